@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { serveCommand } from './serve.js';
+
+const program = new Command()
+  .name('wharf')
+  .description('Wharf: a self-hosted container image registry (OCI Distribution API, ECR-compatible control plane)')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+program.addCommand(serveCommand());
+
+await program.parseAsync(process.argv);

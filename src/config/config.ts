@@ -1,0 +1,167 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/**
+ * One configuration object, built from defaults < wharf.yaml < WHARF_* environment <
+ * command-line flags. Each setting has one name per place: camelCase in the file,
+ * WHARF_UPPER_SNAKE in the environment, --kebab-case as a flag.
+ */
+export interface Config {
+  listen: { host: string; port: number };
+  dataDir: string;
+  databaseUrl: string;
+  storageUrl: string;
+  publicUrl: string | undefined;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  uploadTtlMs: number;
+  autoCreateRepositories: boolean;
+  shutdownTimeoutMs: number;
+  /** Where the file came from, if one was read. */
+  configFile: string | undefined;
+}
+
+/** The settings' names; the README's table lists the same. */
+export const SETTINGS = {
+  listen: { env: 'WHARF_LISTEN', flag: '--listen' },
+  dataDir: { env: 'WHARF_DATA_DIR', flag: '--data-dir' },
+  databaseUrl: { env: 'WHARF_DATABASE_URL', flag: '--database-url' },
+  storageUrl: { env: 'WHARF_STORAGE_URL', flag: '--storage-url' },
+  publicUrl: { env: 'WHARF_PUBLIC_URL', flag: '--public-url' },
+  logLevel: { env: 'WHARF_LOG_LEVEL', flag: '--log-level' },
+  uploadTtl: { env: 'WHARF_UPLOAD_TTL', flag: '--upload-ttl' },
+  autoCreateRepositories: { env: 'WHARF_AUTO_CREATE_REPOSITORIES', flag: '--auto-create-repositories' },
+  shutdownTimeout: { env: 'WHARF_SHUTDOWN_TIMEOUT', flag: '--shutdown-timeout' },
+} as const;
+
+export type SettingName = keyof typeof SETTINGS;
+export type RawSettings = Partial<Record<SettingName, unknown>>;
+
+const DURATION = /^(\d+)(ms|s|m|h|d)$/;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  if (typeof v === 'number' && Number.isInteger(v) && v > 0) return v;
+  const m = typeof v === 'string' ? DURATION.exec(v) : null;
+  if (!m || Number(m[1]) === 0) {
+    ctx.addIssue({ code: 'custom', message: `"${String(v)}" is not a duration: use e.g. 500ms, 30s, 15m, 24h or 7d` });
+    return z.NEVER;
+  }
+  return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+});
+
+const boolean = z.union([z.boolean(), z.string()]).transform((v, ctx) => {
+  if (typeof v === 'boolean') return v;
+  const text = v.toLowerCase();
+  if (['true', '1', 'yes'].includes(text)) return true;
+  if (['false', '0', 'no'].includes(text)) return false;
+  ctx.addIssue({ code: 'custom', message: `"${v}" is not a boolean: use true or false` });
+  return z.NEVER;
+});
+
+const listen = z
+  .string()
+  .transform((v, ctx) => {
+    const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:\s]*)):(\d{1,5})$/.exec(v);
+    const port = m ? Number(m[3]) : NaN;
+    if (!m || port > 65535) {
+      ctx.addIssue({ code: 'custom', message: 'must be HOST:PORT, e.g. 0.0.0.0:5000, 127.0.0.1:5000 or [::1]:5000' });
+      return z.NEVER;
+    }
+    return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+  });
+
+const url = (schemes: string[], example: string) =>
+  z.string().refine((v) => schemes.some((s) => v.startsWith(s)), { message: `must start with ${schemes.join(' or ')}, e.g. ${example}` });
+
+const fileSchema = z
+  .object({
+    listen: listen.optional(),
+    dataDir: z.string().min(1).optional(),
+    databaseUrl: url(['sqlite:', 'postgres://', 'postgresql://'], 'postgres://user@host:5432/db').optional(),
+    storageUrl: url(['file:'], 'file:/var/lib/wharf/blobs').optional(),
+    publicUrl: z.url({ message: 'must be an absolute URL such as https://registry.example.com' }).optional(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+    uploadTtl: duration.optional(),
+    autoCreateRepositories: boolean.optional(),
+    shutdownTimeout: duration.optional(),
+  })
+  .strict();
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface LoadOptions {
+  flags?: RawSettings & { config?: string };
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export function loadConfig(opts: LoadOptions = {}): Config {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const flags = opts.flags ?? {};
+
+  const explicitFile = flags.config ?? env.WHARF_CONFIG;
+  const configFile = explicitFile ? resolve(cwd, explicitFile) : existsSync(resolve(cwd, 'wharf.yaml')) ? resolve(cwd, 'wharf.yaml') : undefined;
+  const fromFile = configFile ? readConfigFile(configFile) : {};
+
+  const fromEnv: RawSettings = {};
+  for (const [key, names] of Object.entries(SETTINGS) as [SettingName, (typeof SETTINGS)[SettingName]][]) {
+    const value = env[names.env];
+    if (value !== undefined && value !== '') fromEnv[key] = value;
+  }
+  const fromFlags: RawSettings = {};
+  for (const key of Object.keys(SETTINGS) as SettingName[]) {
+    if (flags[key] !== undefined) fromFlags[key] = flags[key];
+  }
+
+  const merged = {
+    ...validate(fromFile, configFile ?? 'config file', 'file'),
+    ...validate(fromEnv, 'environment', 'env'),
+    ...validate(fromFlags, 'command line', 'flag'),
+  };
+
+  const dataDir = resolve(cwd, merged.dataDir ?? './wharf-data');
+  return {
+    listen: merged.listen ?? { host: '0.0.0.0', port: 5000 },
+    dataDir,
+    databaseUrl: merged.databaseUrl ?? `sqlite:${resolve(dataDir, 'wharf.db')}`,
+    storageUrl: merged.storageUrl ?? `file:${resolve(dataDir, 'blobs')}`,
+    publicUrl: merged.publicUrl?.replace(/\/+$/, ''),
+    logLevel: merged.logLevel ?? 'info',
+    uploadTtlMs: merged.uploadTtl ?? 24 * UNIT_MS.h,
+    autoCreateRepositories: merged.autoCreateRepositories ?? true,
+    shutdownTimeoutMs: merged.shutdownTimeout ?? 30 * UNIT_MS.s,
+    configFile,
+  };
+}
+
+function readConfigFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  try {
+    return parseYaml(text) ?? {};
+  } catch (err) {
+    throw new ConfigError(`config file ${path} is not valid YAML: ${(err as Error).message}`);
+  }
+}
+
+function validate(raw: unknown, source: string, style: 'file' | 'env' | 'flag'): z.output<typeof fileSchema> {
+  const result = fileSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const key = issue.path[0];
+    const known = typeof key === 'string' && key in SETTINGS ? SETTINGS[key as SettingName] : undefined;
+    const label = known ? (style === 'env' ? known.env : style === 'flag' ? known.flag : key) : String(key ?? '');
+    if (issue.code === 'unrecognized_keys') return `unknown setting(s) ${issue.keys.join(', ')} (known: ${Object.keys(SETTINGS).join(', ')})`;
+    return `${String(label)}: ${issue.message}`;
+  });
+  throw new ConfigError(`invalid configuration in ${source}:\n  ${problems.join('\n  ')}`);
+}

@@ -1,0 +1,101 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from './schema.js';
+
+export type SqlDialectName = 'sqlite' | 'postgres';
+
+export interface Connection {
+  db: Kysely<Database>;
+  dialect: SqlDialectName;
+  /** Where it points, without credentials, for logs. */
+  description: string;
+  close(): Promise<void>;
+}
+
+// int8 columns (sizes) arrive as strings by default; every size we store fits a double exactly.
+pg.types.setTypeParser(20, (v: string) => Number(v));
+
+/**
+ * Opens the metadata database named by a URL:
+ *   sqlite:<path>            (relative paths resolve against the working directory)
+ *   postgres://user@host/db  (optionally ?schema=name, created if absent: lets tests and
+ *                             tenants share one database)
+ */
+export async function connect(url: string): Promise<Connection> {
+  if (url.startsWith('sqlite:')) return connectSqlite(url.slice('sqlite:'.length));
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return connectPostgres(url);
+  throw new Error(`unsupported database URL "${redact(url)}": use sqlite:<path> or postgres://...`);
+}
+
+function connectSqlite(path: string): Connection {
+  const file = path === ':memory:' ? path : resolve(path);
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const sqlite = new SQLite(file);
+  sqlite.pragma('journal_mode = WAL');
+  // NORMAL in WAL mode stays consistent after a crash; only the last commits may roll back on power loss.
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return {
+    db,
+    dialect: 'sqlite',
+    description: `sqlite:${file}`,
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+async function connectPostgres(rawUrl: string): Promise<Connection> {
+  const url = new URL(rawUrl);
+  const schema = url.searchParams.get('schema');
+  url.searchParams.delete('schema');
+  if (schema !== null && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new Error(`invalid schema name "${schema}" in database URL (lowercase letters, digits, _)`);
+  }
+  const connectionString = url.toString();
+  if (schema) {
+    const client = new pg.Client({ connectionString });
+    await client.connect();
+    try {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    } finally {
+      await client.end();
+    }
+  }
+  const pool = new pg.Pool({
+    connectionString,
+    max: 10,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  });
+  // Fail fast with a clear message instead of on the first request.
+  const probe = await pool.connect().catch((err: unknown) => {
+    void pool.end();
+    throw new Error(`cannot connect to PostgreSQL at ${redact(rawUrl)}: ${(err as Error).message}`);
+  });
+  probe.release();
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    dialect: 'postgres',
+    description: redact(rawUrl),
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+/** A database URL with its password removed, safe to log. */
+export function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/:[^:@/]*@/, ':***@');
+  }
+}

@@ -1,0 +1,126 @@
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { SqlDialectName } from './connect.js';
+
+/**
+ * Migrations live in code (not files found at run time) so the compiled package
+ * carries them. Each one is written once for both dialects; the few types that
+ * differ come from `types(dialect)`.
+ */
+function types(dialect: SqlDialectName) {
+  return {
+    bytes: dialect === 'postgres' ? sql`bytea` : sql`blob`,
+  };
+}
+
+function idColumn(dialect: SqlDialectName) {
+  return dialect === 'postgres' ? ('bigserial' as const) : ('integer' as const);
+}
+
+function migrations(dialect: SqlDialectName): Record<string, Migration> {
+  const t = types(dialect);
+  return {
+    '0001_core': {
+      // eslint-style note: Kysely<any> is what Kysely's own migration API takes; migrations must not depend on the current schema type.
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('repositories')
+          .addColumn('id', idColumn(dialect), (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+
+        await db.schema
+          .createTable('blobs')
+          .addColumn('digest', 'text', (c) => c.primaryKey())
+          .addColumn('size', 'bigint', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+
+        await db.schema
+          .createTable('repository_blobs')
+          .addColumn('repository_id', 'bigint', (c) => c.notNull().references('repositories.id').onDelete('cascade'))
+          .addColumn('digest', 'text', (c) => c.notNull().references('blobs.digest'))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('repository_blobs_pk', ['repository_id', 'digest'])
+          .execute();
+        await db.schema.createIndex('repository_blobs_digest').on('repository_blobs').column('digest').execute();
+
+        await db.schema
+          .createTable('manifests')
+          .addColumn('id', idColumn(dialect), (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('repository_id', 'bigint', (c) => c.notNull().references('repositories.id').onDelete('cascade'))
+          .addColumn('digest', 'text', (c) => c.notNull())
+          .addColumn('media_type', 'text', (c) => c.notNull())
+          .addColumn('artifact_type', 'text')
+          .addColumn('config_media_type', 'text')
+          .addColumn('subject_digest', 'text')
+          .addColumn('annotations', 'text')
+          .addColumn('payload', t.bytes, (c) => c.notNull())
+          .addColumn('size', 'bigint', (c) => c.notNull())
+          .addColumn('total_size', 'bigint', (c) => c.notNull())
+          .addColumn('pushed_at', 'text', (c) => c.notNull())
+          .addColumn('last_pulled_at', 'text')
+          .addUniqueConstraint('manifests_repository_digest', ['repository_id', 'digest'])
+          .execute();
+        await db.schema
+          .createIndex('manifests_subject')
+          .on('manifests')
+          .columns(['repository_id', 'subject_digest'])
+          .execute();
+
+        await db.schema
+          .createTable('manifest_references')
+          .addColumn('manifest_id', 'bigint', (c) => c.notNull().references('manifests.id').onDelete('cascade'))
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('digest', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('manifest_references_pk', ['manifest_id', 'kind', 'digest'])
+          .execute();
+        await db.schema.createIndex('manifest_references_digest').on('manifest_references').columns(['digest', 'kind']).execute();
+
+        await db.schema
+          .createTable('tags')
+          .addColumn('repository_id', 'bigint', (c) => c.notNull().references('repositories.id').onDelete('cascade'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('manifest_id', 'bigint', (c) => c.notNull().references('manifests.id').onDelete('cascade'))
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('tags_pk', ['repository_id', 'name'])
+          .execute();
+        await db.schema.createIndex('tags_manifest').on('tags').column('manifest_id').execute();
+
+        await db.schema
+          .createTable('uploads')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('repository_id', 'bigint', (c) => c.notNull().references('repositories.id').onDelete('cascade'))
+          .addColumn('size', 'bigint', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('uploads_updated').on('uploads').column('updated_at').execute();
+
+        await db.schema
+          .createTable('settings')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
+  };
+}
+
+class CodeMigrationProvider implements MigrationProvider {
+  constructor(private readonly dialect: SqlDialectName) {}
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return migrations(this.dialect);
+  }
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the migrator works on any schema
+export async function migrateToLatest(db: Kysely<any>, dialect: SqlDialectName): Promise<void> {
+  const migrator = new Migrator({ db, provider: new CodeMigrationProvider(dialect) });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    throw new Error(`database migration failed${failed ? ` at ${failed.migrationName}` : ''}: ${String(error)}`);
+  }
+}

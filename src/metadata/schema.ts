@@ -1,0 +1,84 @@
+import type { Generated, Insertable, Selectable } from 'kysely';
+
+/** Timestamps are ISO-8601 UTC strings: portable across SQLite and PostgreSQL and sortable as text. */
+export type Timestamp = string;
+
+export interface RepositoriesTable {
+  id: Generated<number>;
+  name: string;
+  created_at: Timestamp;
+}
+
+export interface BlobsTable {
+  digest: string;
+  size: number;
+  created_at: Timestamp;
+}
+
+/** A blob is visible in a repository only through a link. */
+export interface RepositoryBlobsTable {
+  repository_id: number;
+  digest: string;
+  created_at: Timestamp;
+}
+
+export interface ManifestsTable {
+  id: Generated<number>;
+  repository_id: number;
+  digest: string;
+  media_type: string;
+  artifact_type: string | null;
+  config_media_type: string | null;
+  subject_digest: string | null;
+  /** JSON of the manifest's top-level annotations, for referrer descriptors. */
+  annotations: string | null;
+  payload: Buffer;
+  size: number;
+  /** Payload plus every distinct blob it references (config and layers). */
+  total_size: number;
+  pushed_at: Timestamp;
+  last_pulled_at: Timestamp | null;
+}
+
+/** What a manifest points at: kind 'blob' (config, layers) or 'manifest' (index children). */
+export interface ManifestReferencesTable {
+  manifest_id: number;
+  kind: 'blob' | 'manifest';
+  digest: string;
+}
+
+export interface TagsTable {
+  repository_id: number;
+  name: string;
+  manifest_id: number;
+  updated_at: Timestamp;
+}
+
+export interface UploadsTable {
+  id: string;
+  repository_id: number;
+  size: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
+
+export interface Database {
+  repositories: RepositoriesTable;
+  blobs: BlobsTable;
+  repository_blobs: RepositoryBlobsTable;
+  manifests: ManifestsTable;
+  manifest_references: ManifestReferencesTable;
+  tags: TagsTable;
+  uploads: UploadsTable;
+  settings: SettingsTable;
+}
+
+export type Repository = Selectable<RepositoriesTable>;
+export type ManifestRow = Selectable<ManifestsTable>;
+export type NewManifest = Omit<Insertable<ManifestsTable>, 'id' | 'repository_id'>;
+export type Upload = Selectable<UploadsTable>;

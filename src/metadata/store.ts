@@ -1,0 +1,340 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Connection, SqlDialectName } from './connect.js';
+import { migrateToLatest } from './migrations.js';
+import type { Database, ManifestRow, NewManifest, Repository, Upload } from './schema.js';
+
+export interface Page {
+  /** Exclusive lower bound (lexical). */
+  last?: string;
+  limit?: number;
+}
+
+export interface ManifestReference {
+  kind: 'blob' | 'manifest';
+  digest: string;
+}
+
+/** Either the stored manifest, or the references absent from the repository (and nothing written). */
+export type PutManifestResult = { manifest: ManifestRow; missing?: undefined } | { manifest?: undefined; missing: ManifestReference[] };
+
+export type ReferrerRow = Pick<ManifestRow, 'digest' | 'media_type' | 'size' | 'artifact_type' | 'config_media_type' | 'annotations'>;
+
+/**
+ * Every query the domain makes, behind one class, so `registry/` never writes SQL
+ * and the same calls run on SQLite and PostgreSQL.
+ */
+export class MetadataStore {
+  private readonly db: Kysely<Database>;
+  readonly dialect: SqlDialectName;
+
+  constructor(private readonly connection: Connection) {
+    this.db = connection.db;
+    this.dialect = connection.dialect;
+  }
+
+  get description(): string {
+    return this.connection.description;
+  }
+
+  async migrate(): Promise<void> {
+    await migrateToLatest(this.db, this.dialect);
+  }
+
+  async close(): Promise<void> {
+    await this.connection.close();
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
+  // ---- repositories
+
+  async getRepository(name: string): Promise<Repository | undefined> {
+    return this.db.selectFrom('repositories').selectAll().where('name', '=', name).executeTakeFirst();
+  }
+
+  /** Creates the repository unless it exists; returns it either way. */
+  async ensureRepository(name: string, now: string): Promise<Repository> {
+    await this.db
+      .insertInto('repositories')
+      .values({ name, created_at: now })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute();
+    const repo = await this.getRepository(name);
+    if (!repo) throw new Error(`repository ${name} vanished right after creation`);
+    return repo;
+  }
+
+  async listRepositoryNames(page: Page): Promise<string[]> {
+    let q = this.db.selectFrom('repositories').select('name').orderBy('name');
+    if (page.last !== undefined) q = q.where('name', '>', page.last);
+    if (page.limit !== undefined) q = q.limit(page.limit);
+    return (await q.execute()).map((r) => r.name);
+  }
+
+  // ---- blobs
+
+  /** The size of a blob linked to the repository, or undefined. */
+  async getLinkedBlob(repositoryId: number, digest: string): Promise<{ size: number } | undefined> {
+    return this.db
+      .selectFrom('repository_blobs as rb')
+      .innerJoin('blobs as b', 'b.digest', 'rb.digest')
+      .select('b.size')
+      .where('rb.repository_id', '=', repositoryId)
+      .where('rb.digest', '=', digest)
+      .executeTakeFirst();
+  }
+
+  async getBlob(digest: string): Promise<{ size: number } | undefined> {
+    return this.db.selectFrom('blobs').select('size').where('digest', '=', digest).executeTakeFirst();
+  }
+
+  async findBlobInRepository(repositoryName: string, digest: string): Promise<{ size: number } | undefined> {
+    return this.db
+      .selectFrom('repository_blobs as rb')
+      .innerJoin('repositories as r', 'r.id', 'rb.repository_id')
+      .innerJoin('blobs as b', 'b.digest', 'rb.digest')
+      .select('b.size')
+      .where('r.name', '=', repositoryName)
+      .where('rb.digest', '=', digest)
+      .executeTakeFirst();
+  }
+
+  /** Records a blob (if new) and links it to the repository, atomically. */
+  async linkBlob(repositoryId: number, digest: string, size: number, now: string): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx
+        .insertInto('blobs')
+        .values({ digest, size, created_at: now })
+        .onConflict((oc) => oc.column('digest').doNothing())
+        .execute();
+      await tx
+        .insertInto('repository_blobs')
+        .values({ repository_id: repositoryId, digest, created_at: now })
+        .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
+        .execute();
+    });
+  }
+
+  async unlinkBlob(repositoryId: number, digest: string): Promise<boolean> {
+    const res = await this.db
+      .deleteFrom('repository_blobs')
+      .where('repository_id', '=', repositoryId)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+    return Number(res.numDeletedRows) > 0;
+  }
+
+  // ---- uploads
+
+  async createUpload(id: string, repositoryId: number, now: string): Promise<void> {
+    await this.db.insertInto('uploads').values({ id, repository_id: repositoryId, size: 0, created_at: now, updated_at: now }).execute();
+  }
+
+  async getUpload(id: string): Promise<Upload | undefined> {
+    return this.db.selectFrom('uploads').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** Moves the acknowledged size forward only if nobody else did first. */
+  async advanceUpload(id: string, fromSize: number, toSize: number, now: string): Promise<boolean> {
+    const res = await this.db
+      .updateTable('uploads')
+      .set({ size: toSize, updated_at: now })
+      .where('id', '=', id)
+      .where('size', '=', fromSize)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  async deleteUpload(id: string): Promise<boolean> {
+    const res = await this.db.deleteFrom('uploads').where('id', '=', id).executeTakeFirst();
+    return Number(res.numDeletedRows) > 0;
+  }
+
+  async listStaleUploads(updatedBefore: string, limit: number): Promise<Upload[]> {
+    return this.db.selectFrom('uploads').selectAll().where('updated_at', '<', updatedBefore).orderBy('updated_at').limit(limit).execute();
+  }
+
+  // ---- manifests and tags
+
+  /**
+   * Stores a manifest, its references and optionally a tag in one transaction, after
+   * checking inside that transaction that every reference exists in the repository.
+   */
+  async putManifest(
+    repositoryId: number,
+    manifest: NewManifest,
+    references: ManifestReference[],
+    tag: string | undefined,
+  ): Promise<PutManifestResult> {
+    return this.db.transaction().execute(async (tx) => {
+      const missing = await this.missingReferences(tx, repositoryId, references);
+      if (missing.length > 0) return { missing };
+
+      await tx
+        .insertInto('manifests')
+        .values({ ...manifest, repository_id: repositoryId })
+        .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
+        .execute();
+      const row = await tx
+        .selectFrom('manifests')
+        .selectAll()
+        .where('repository_id', '=', repositoryId)
+        .where('digest', '=', manifest.digest)
+        .executeTakeFirstOrThrow();
+      if (references.length > 0) {
+        await tx
+          .insertInto('manifest_references')
+          .values(references.map((r) => ({ manifest_id: row.id, kind: r.kind, digest: r.digest })))
+          .onConflict((oc) => oc.columns(['manifest_id', 'kind', 'digest']).doNothing())
+          .execute();
+      }
+      if (tag !== undefined) {
+        await tx
+          .insertInto('tags')
+          .values({ repository_id: repositoryId, name: tag, manifest_id: row.id, updated_at: manifest.pushed_at })
+          .onConflict((oc) => oc.columns(['repository_id', 'name']).doUpdateSet({ manifest_id: row.id, updated_at: manifest.pushed_at }))
+          .execute();
+      }
+      return { manifest: row };
+    });
+  }
+
+  private async missingReferences(
+    tx: Transaction<Database>,
+    repositoryId: number,
+    references: ManifestReference[],
+  ): Promise<ManifestReference[]> {
+    const blobDigests = [...new Set(references.filter((r) => r.kind === 'blob').map((r) => r.digest))];
+    const manifestDigests = [...new Set(references.filter((r) => r.kind === 'manifest').map((r) => r.digest))];
+    const missing: ManifestReference[] = [];
+    for (const chunk of chunks(blobDigests, 500)) {
+      const found = new Set(
+        (
+          await tx
+            .selectFrom('repository_blobs')
+            .select('digest')
+            .where('repository_id', '=', repositoryId)
+            .where('digest', 'in', chunk)
+            .execute()
+        ).map((r) => r.digest),
+      );
+      for (const d of chunk) if (!found.has(d)) missing.push({ kind: 'blob', digest: d });
+    }
+    for (const chunk of chunks(manifestDigests, 500)) {
+      const found = new Set(
+        (
+          await tx
+            .selectFrom('manifests')
+            .select('digest')
+            .where('repository_id', '=', repositoryId)
+            .where('digest', 'in', chunk)
+            .execute()
+        ).map((r) => r.digest),
+      );
+      for (const d of chunk) if (!found.has(d)) missing.push({ kind: 'manifest', digest: d });
+    }
+    return missing;
+  }
+
+  async getManifestByDigest(repositoryId: number, digest: string): Promise<ManifestRow | undefined> {
+    return this.db
+      .selectFrom('manifests')
+      .selectAll()
+      .where('repository_id', '=', repositoryId)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+  }
+
+  async getManifestByTag(repositoryId: number, tag: string): Promise<ManifestRow | undefined> {
+    return this.db
+      .selectFrom('tags as t')
+      .innerJoin('manifests as m', 'm.id', 't.manifest_id')
+      .selectAll('m')
+      .where('t.repository_id', '=', repositoryId)
+      .where('t.name', '=', tag)
+      .executeTakeFirst();
+  }
+
+  /** Headers-only lookup for HEAD: no payload read. */
+  async headManifest(repositoryId: number, by: { tag: string } | { digest: string }) {
+    const base =
+      'tag' in by
+        ? this.db
+            .selectFrom('tags as t')
+            .innerJoin('manifests as m', 'm.id', 't.manifest_id')
+            .where('t.repository_id', '=', repositoryId)
+            .where('t.name', '=', by.tag)
+        : this.db.selectFrom('manifests as m').where('m.repository_id', '=', repositoryId).where('m.digest', '=', by.digest);
+    return base.select(['m.id', 'm.digest', 'm.media_type', 'm.size', 'm.subject_digest']).executeTakeFirst();
+  }
+
+  async deleteTag(repositoryId: number, tag: string): Promise<boolean> {
+    const res = await this.db.deleteFrom('tags').where('repository_id', '=', repositoryId).where('name', '=', tag).executeTakeFirst();
+    return Number(res.numDeletedRows) > 0;
+  }
+
+  /** Deletes a manifest with its tags and references. */
+  async deleteManifest(repositoryId: number, digest: string): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      const row = await tx
+        .selectFrom('manifests')
+        .select('id')
+        .where('repository_id', '=', repositoryId)
+        .where('digest', '=', digest)
+        .executeTakeFirst();
+      if (!row) return false;
+      await tx.deleteFrom('tags').where('manifest_id', '=', row.id).execute();
+      await tx.deleteFrom('manifest_references').where('manifest_id', '=', row.id).execute();
+      await tx.deleteFrom('manifests').where('id', '=', row.id).execute();
+      return true;
+    });
+  }
+
+  async listTags(repositoryId: number, page: Page): Promise<string[]> {
+    let q = this.db.selectFrom('tags').select('name').where('repository_id', '=', repositoryId).orderBy('name');
+    if (page.last !== undefined) q = q.where('name', '>', page.last);
+    if (page.limit !== undefined) q = q.limit(page.limit);
+    return (await q.execute()).map((r) => r.name);
+  }
+
+  async listReferrers(repositoryId: number, subjectDigest: string): Promise<ReferrerRow[]> {
+    return this.db
+      .selectFrom('manifests')
+      .select(['digest', 'media_type', 'size', 'artifact_type', 'config_media_type', 'annotations'])
+      .where('repository_id', '=', repositoryId)
+      .where('subject_digest', '=', subjectDigest)
+      .orderBy('pushed_at')
+      .orderBy('digest')
+      .execute();
+  }
+
+  /** Batched pull times: one statement per manifest, in one transaction. */
+  async recordPulls(pulls: Map<number, string>): Promise<void> {
+    if (pulls.size === 0) return;
+    await this.db.transaction().execute(async (tx) => {
+      for (const [id, at] of pulls) {
+        await tx.updateTable('manifests').set({ last_pulled_at: at }).where('id', '=', id).execute();
+      }
+    });
+  }
+
+  // ---- settings
+
+  async getSetting(key: string): Promise<string | undefined> {
+    return (await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst())?.value;
+  }
+
+  /** Sets the value unless one exists; returns the value in force. */
+  async initSetting(key: string, value: string): Promise<string> {
+    await this.db.insertInto('settings').values({ key, value }).onConflict((oc) => oc.column('key').doNothing()).execute();
+    return (await this.getSetting(key)) ?? value;
+  }
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

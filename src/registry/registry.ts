@@ -1,0 +1,407 @@
+import { randomUUID, type Hash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import type { ManifestRow, Repository } from '../metadata/schema.js';
+import type { MetadataStore, Page, ReferrerRow } from '../metadata/store.js';
+import type { BlobStore, ByteRange } from '../storage/blob-store.js';
+import { digestAlgorithm, digestOf, finishDigest, newHasher, parseDigest, type Digest, type DigestAlgorithm } from './digest.js';
+import { RegistryError } from './errors.js';
+import { MAX_MANIFEST_BYTES, parseManifest } from './manifest.js';
+import { validateRepositoryName, validateTag } from './names.js';
+import { PullRecorder } from './pull-recorder.js';
+
+export interface RegistryOptions {
+  /** Create a repository on its first push (true) or require it to exist (ECR's behaviour). */
+  autoCreateRepositories: boolean;
+  /** Uploads untouched for this long are abandoned and their space reclaimed. */
+  uploadTtlMs: number;
+}
+
+export interface UploadState {
+  id: string;
+  /** Bytes received so far. */
+  size: number;
+}
+
+export type ManifestReferenceInput = { tag: string } | { digest: Digest };
+
+export interface StoredManifest {
+  id: number;
+  digest: string;
+  mediaType: string;
+  size: number;
+  subjectDigest: string | null;
+  payload?: Buffer;
+}
+
+/** Hash state kept between chunks of an upload handled by this process. */
+interface HashState {
+  hash: Hash;
+  algorithm: DigestAlgorithm;
+  size: number;
+}
+
+const DEFAULT_ALGORITHM: DigestAlgorithm = 'sha256';
+
+/**
+ * The domain: what a push, pull or delete means. HTTP handlers (the /v2 surface now,
+ * the ECR API later) call these methods and translate RegistryError to their format.
+ */
+export class Registry {
+  private readonly hashes = new Map<string, HashState>();
+  /** Uploads with a write in progress in this process; a second writer is refused. */
+  private readonly busyUploads = new Set<string>();
+  readonly pulls: PullRecorder;
+
+  constructor(
+    readonly metadata: MetadataStore,
+    readonly blobs: BlobStore,
+    readonly options: RegistryOptions,
+    private readonly log: Logger,
+  ) {
+    this.pulls = new PullRecorder(metadata, log);
+  }
+
+  async close(): Promise<void> {
+    await this.pulls.close();
+  }
+
+  private now(): string {
+    return new Date().toISOString();
+  }
+
+  // ---- repositories
+
+  private async repository(name: string, opts: { create: boolean } = { create: false }): Promise<Repository> {
+    validateRepositoryName(name);
+    const existing = await this.metadata.getRepository(name);
+    if (existing) return existing;
+    if (!opts.create || !this.options.autoCreateRepositories) {
+      throw new RegistryError('NAME_UNKNOWN', 'repository name not known to registry', { name });
+    }
+    return this.metadata.ensureRepository(name, this.now());
+  }
+
+  /** Explicit creation, for registries that do not create repositories on push. */
+  async createRepository(name: string): Promise<Repository> {
+    validateRepositoryName(name);
+    return this.metadata.ensureRepository(name, this.now());
+  }
+
+  async listRepositories(page: Page): Promise<string[]> {
+    return this.metadata.listRepositoryNames(page);
+  }
+
+  // ---- blobs
+
+  async statBlob(name: string, digestText: string): Promise<{ digest: Digest; size: number }> {
+    const digest = parseDigest(digestText);
+    const repo = await this.repository(name);
+    const blob = await this.metadata.getLinkedBlob(repo.id, digest);
+    if (!blob) throw new RegistryError('BLOB_UNKNOWN', 'blob unknown to registry', { digest });
+    return { digest, size: blob.size };
+  }
+
+  async openBlob(name: string, digestText: string, range?: ByteRange): Promise<Readable> {
+    const { digest } = await this.statBlob(name, digestText);
+    try {
+      return await this.blobs.read(digest, range);
+    } catch (err) {
+      this.log.error({ err, digest, repository: name }, 'blob recorded in metadata but unreadable in storage');
+      throw new RegistryError('BLOB_UNKNOWN', 'blob unknown to registry', { digest });
+    }
+  }
+
+  /** Unlinks the blob from this repository; the bytes go when garbage collection finds them unused. */
+  async deleteBlob(name: string, digestText: string): Promise<void> {
+    const digest = parseDigest(digestText);
+    const repo = await this.repository(name);
+    if (!(await this.metadata.unlinkBlob(repo.id, digest))) {
+      throw new RegistryError('BLOB_UNKNOWN', 'blob unknown to registry', { digest });
+    }
+  }
+
+  /**
+   * Cross-repository mount: link a blob this registry already holds. With `from`, the
+   * blob must be in that repository; without, anywhere. Returns false when it cannot
+   * be mounted, and the caller falls back to a normal upload.
+   */
+  async mountBlob(name: string, digestText: string, from: string | undefined): Promise<boolean> {
+    const digest = parseDigest(digestText);
+    const repo = await this.repository(name, { create: true });
+    let blob: { size: number } | undefined;
+    if (from !== undefined) {
+      try {
+        validateRepositoryName(from);
+      } catch {
+        return false;
+      }
+      blob = await this.metadata.findBlobInRepository(from, digest);
+    } else {
+      blob = await this.metadata.getBlob(digest);
+    }
+    if (!blob || !(await this.blobs.stat(digest))) return false;
+    await this.metadata.linkBlob(repo.id, digest, blob.size, this.now());
+    return true;
+  }
+
+  // ---- uploads
+
+  async startUpload(name: string): Promise<UploadState> {
+    const { id } = await this.beginUpload(name);
+    return { id, size: 0 };
+  }
+
+  private async beginUpload(name: string): Promise<{ id: string; repositoryId: number }> {
+    const repo = await this.repository(name, { create: true });
+    const id = randomUUID();
+    await this.metadata.createUpload(id, repo.id, this.now());
+    return { id, repositoryId: repo.id };
+  }
+
+  async uploadStatus(name: string, id: string): Promise<UploadState> {
+    const upload = await this.findUpload(name, id);
+    return { id, size: upload.size };
+  }
+
+  private async findUpload(name: string, id: string) {
+    validateRepositoryName(name);
+    const unknown = new RegistryError('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry', { uuid: id.slice(0, 64) });
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) throw unknown;
+    const [upload, repo] = await Promise.all([this.metadata.getUpload(id), this.metadata.getRepository(name)]);
+    if (!upload || !repo || upload.repository_id !== repo.id) throw unknown;
+    return upload;
+  }
+
+  /**
+   * Appends a chunk. `range` is the client's Content-Range; its start must equal the
+   * bytes received so far (out-of-order chunks are RANGE_INVALID, answered 416).
+   */
+  async appendUpload(
+    name: string,
+    id: string,
+    body: Readable,
+    range?: { start: number; end: number },
+    contentLength?: number,
+  ): Promise<UploadState> {
+    const upload = await this.findUpload(name, id);
+    if (range) {
+      if (range.start !== upload.size || range.end < range.start) {
+        throw new RegistryError('RANGE_INVALID', `chunk must start at byte ${upload.size}`, { size: upload.size });
+      }
+      if (contentLength !== undefined && contentLength !== range.end - range.start + 1) {
+        throw new RegistryError('RANGE_INVALID', 'Content-Range does not match Content-Length', { size: upload.size });
+      }
+    }
+    const size = await this.writeChunk(id, upload.size, body);
+    if (range && size - upload.size !== range.end - range.start + 1) {
+      // The bytes stay unacknowledged: the next write at the old offset overwrites them.
+      this.hashes.delete(id);
+      throw new RegistryError('RANGE_INVALID', 'chunk length does not match Content-Range', { size: upload.size });
+    }
+    return { id, size };
+  }
+
+  /** Writes at `offset`, hashing as it goes, and acknowledges the new size in the database. */
+  private async writeChunk(id: string, offset: number, body: Readable): Promise<number> {
+    if (this.busyUploads.has(id)) {
+      throw new RegistryError('UPLOAD_BUSY', 'another request is writing to this upload', { size: offset });
+    }
+    this.busyUploads.add(id);
+    try {
+      let state = this.hashes.get(id);
+      if (state && state.size !== offset) {
+        this.hashes.delete(id);
+        state = undefined;
+      }
+      if (!state && offset === 0) {
+        state = { hash: newHasher(DEFAULT_ALGORITHM), algorithm: DEFAULT_ALGORITHM, size: 0 };
+        this.hashes.set(id, state);
+      }
+      const hashing = state;
+      let size: number;
+      try {
+        size = await this.blobs.writeUpload(id, offset, body, hashing ? (chunk) => hashing.hash.update(chunk) : undefined);
+      } catch (err) {
+        this.hashes.delete(id);
+        throw err;
+      }
+      if (!(await this.metadata.advanceUpload(id, offset, size, this.now()))) {
+        this.hashes.delete(id);
+        throw new RegistryError('UPLOAD_BUSY', 'upload was modified concurrently', { size: offset });
+      }
+      if (hashing) hashing.size = size;
+      return size;
+    } finally {
+      this.busyUploads.delete(id);
+    }
+  }
+
+  /** Finishes an upload: optional last chunk, digest verification, atomic publish, link. */
+  async completeUpload(name: string, id: string, digestText: string, finalChunk?: Readable): Promise<Digest> {
+    const digest = parseDigest(digestText);
+    const upload = await this.findUpload(name, id);
+    const size = finalChunk ? await this.writeChunk(id, upload.size, finalChunk) : upload.size;
+    return this.publish(upload.repository_id, id, size, digest);
+  }
+
+  /** POST ?digest= with the whole blob as body. */
+  async monolithicUpload(name: string, digestText: string, body: Readable): Promise<Digest> {
+    const digest = parseDigest(digestText);
+    const { id, repositoryId } = await this.beginUpload(name);
+    try {
+      const size = await this.writeChunk(id, 0, body);
+      return await this.publish(repositoryId, id, size, digest);
+    } catch (err) {
+      await this.discardUpload(id);
+      throw err;
+    }
+  }
+
+  private async publish(repositoryId: number, id: string, size: number, expected: Digest): Promise<Digest> {
+    const actual = await this.computeDigest(id, size, digestAlgorithm(expected));
+    if (actual !== expected) {
+      await this.discardUpload(id);
+      throw new RegistryError('DIGEST_INVALID', 'provided digest did not match uploaded content', { expected, actual });
+    }
+    // Bytes first, then metadata: a crash in between leaves an unreferenced blob for GC, never a dangling row.
+    await this.blobs.commitUpload(id, size, expected);
+    await this.metadata.linkBlob(repositoryId, expected, size, this.now());
+    await this.metadata.deleteUpload(id);
+    this.hashes.delete(id);
+    return expected;
+  }
+
+  private async computeDigest(id: string, size: number, algorithm: DigestAlgorithm): Promise<Digest> {
+    const state = this.hashes.get(id);
+    this.hashes.delete(id);
+    if (state && state.size === size && state.algorithm === algorithm) return finishDigest(state.hash, algorithm);
+    // No usable hash state (another process took earlier chunks, a restart, or another algorithm): re-read.
+    const hash = newHasher(algorithm);
+    const stream = await this.blobs.readUpload(id, size);
+    for await (const chunk of stream) hash.update(chunk as Buffer);
+    return finishDigest(hash, algorithm);
+  }
+
+  async cancelUpload(name: string, id: string): Promise<void> {
+    await this.findUpload(name, id);
+    await this.discardUpload(id);
+  }
+
+  /** Storage first, then the row: a crash in between leaves a row the expiry sweep retries. */
+  private async discardUpload(id: string): Promise<void> {
+    this.hashes.delete(id);
+    await this.blobs.abortUpload(id);
+    await this.metadata.deleteUpload(id);
+  }
+
+  /** Removes uploads idle for longer than the TTL; returns how many. */
+  async expireUploads(now = Date.now()): Promise<number> {
+    const before = new Date(now - this.options.uploadTtlMs).toISOString();
+    let removed = 0;
+    for (;;) {
+      const stale = await this.metadata.listStaleUploads(before, 100);
+      for (const upload of stale) {
+        if (this.busyUploads.has(upload.id)) continue;
+        await this.discardUpload(upload.id);
+        removed++;
+      }
+      if (stale.length < 100) return removed;
+    }
+  }
+
+  // ---- manifests
+
+  private parseReference(reference: string): ManifestReferenceInput {
+    if (reference.includes(':')) return { digest: parseDigest(reference) };
+    return { tag: validateTag(reference) };
+  }
+
+  async putManifest(
+    name: string,
+    reference: string,
+    payload: Buffer,
+    contentType: string | undefined,
+  ): Promise<{ digest: Digest; subject: string | null }> {
+    validateRepositoryName(name);
+    const ref = this.parseReference(reference);
+    if (payload.length > MAX_MANIFEST_BYTES) {
+      throw new RegistryError('MANIFEST_TOO_LARGE', `manifest exceeds ${MAX_MANIFEST_BYTES} bytes`, { limit: MAX_MANIFEST_BYTES });
+    }
+    const algorithm = 'digest' in ref ? digestAlgorithm(ref.digest) : DEFAULT_ALGORITHM;
+    const digest = digestOf(payload, algorithm);
+    if ('digest' in ref && ref.digest !== digest) {
+      throw new RegistryError('DIGEST_INVALID', 'manifest digest does not match the reference', { expected: ref.digest, actual: digest });
+    }
+    const parsed = parseManifest(payload, contentType);
+    const repo = await this.repository(name, { create: true });
+    const result = await this.metadata.putManifest(
+      repo.id,
+      {
+        digest,
+        media_type: parsed.mediaType,
+        artifact_type: parsed.artifactType,
+        config_media_type: parsed.configMediaType,
+        subject_digest: parsed.subject?.digest ?? null,
+        annotations: parsed.annotations ? JSON.stringify(parsed.annotations) : null,
+        payload,
+        size: payload.length,
+        total_size: payload.length + parsed.referencedSize,
+        pushed_at: this.now(),
+        last_pulled_at: null,
+      },
+      parsed.references,
+      'tag' in ref ? ref.tag : undefined,
+    );
+    if (result.missing) {
+      const blob = result.missing.find((m) => m.kind === 'blob');
+      if (blob) throw new RegistryError('MANIFEST_BLOB_UNKNOWN', 'manifest references a blob unknown to this repository', { digest: blob.digest });
+      const child = result.missing[0];
+      throw new RegistryError('MANIFEST_REFERENCE_UNKNOWN', 'manifest references a manifest unknown to this repository', { digest: child?.digest });
+    }
+    return { digest, subject: parsed.subject?.digest ?? null };
+  }
+
+  async getManifest(name: string, reference: string, opts: { withPayload: boolean }): Promise<StoredManifest> {
+    const ref = this.parseReference(reference);
+    const repo = await this.repository(name);
+    const row: Pick<ManifestRow, 'id' | 'digest' | 'media_type' | 'size' | 'subject_digest'> & { payload?: Buffer } | undefined =
+      opts.withPayload
+        ? 'tag' in ref
+          ? await this.metadata.getManifestByTag(repo.id, ref.tag)
+          : await this.metadata.getManifestByDigest(repo.id, ref.digest)
+        : await this.metadata.headManifest(repo.id, ref);
+    if (!row) throw new RegistryError('MANIFEST_UNKNOWN', 'manifest unknown to registry', 'tag' in ref ? { tag: ref.tag } : { digest: ref.digest });
+    if (opts.withPayload) this.pulls.record(row.id);
+    return {
+      id: row.id,
+      digest: row.digest,
+      mediaType: row.media_type,
+      size: row.size,
+      subjectDigest: row.subject_digest,
+      ...(row.payload ? { payload: Buffer.from(row.payload) } : {}),
+    };
+  }
+
+  /** By tag: removes only the tag. By digest: removes the manifest and every tag on it. */
+  async deleteManifest(name: string, reference: string): Promise<void> {
+    const ref = this.parseReference(reference);
+    const repo = await this.repository(name);
+    const deleted = 'tag' in ref ? await this.metadata.deleteTag(repo.id, ref.tag) : await this.metadata.deleteManifest(repo.id, ref.digest);
+    if (!deleted) throw new RegistryError('MANIFEST_UNKNOWN', 'manifest unknown to registry', ref);
+  }
+
+  async listTags(name: string, page: Page): Promise<string[]> {
+    const repo = await this.repository(name);
+    return this.metadata.listTags(repo.id, page);
+  }
+
+  /** Manifests whose subject is `digest`; an unknown subject or repository has none. */
+  async listReferrers(name: string, digestText: string): Promise<ReferrerRow[]> {
+    const digest = parseDigest(digestText);
+    validateRepositoryName(name);
+    const repo = await this.metadata.getRepository(name);
+    if (!repo) return [];
+    return this.metadata.listReferrers(repo.id, digest);
+  }
+}
