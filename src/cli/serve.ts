@@ -50,7 +50,11 @@ export function serveCommand(): Command {
         { address: `${address.host}:${address.port}`, database: redact(config.databaseUrl), storage: config.storageUrl, configFile: config.configFile },
         'wharf is ready',
       );
+      let stopping = false;
       const shutdown = (signal: string) => {
+        // A repeated signal must not kill the process mid-drain; the shutdown timeout bounds the wait.
+        if (stopping) return log.info({ signal }, 'already shutting down');
+        stopping = true;
         log.info({ signal }, 'shutting down: no new connections, waiting for in-flight requests');
         wharf.close().then(
           () => {
@@ -63,7 +67,7 @@ export function serveCommand(): Command {
           },
         );
       };
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
-      process.once('SIGINT', () => shutdown('SIGINT'));
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      process.on('SIGINT', () => shutdown('SIGINT'));
     });
 }

@@ -1,8 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
-import pg from 'pg';
 import type { Database } from './schema.js';
 
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -15,8 +13,6 @@ export interface Connection {
   close(): Promise<void>;
 }
 
-// int8 columns (sizes) arrive as strings by default; every size we store fits a double exactly.
-pg.types.setTypeParser(20, (v: string) => Number(v));
 
 /**
  * Opens the metadata database named by a URL:
@@ -30,7 +26,9 @@ export async function connect(url: string): Promise<Connection> {
   throw new Error(`unsupported database URL "${redact(url)}": use sqlite:<path> or postgres://...`);
 }
 
-function connectSqlite(path: string): Connection {
+// Drivers load on demand: a process uses one of them, and each costs memory.
+async function connectSqlite(path: string): Promise<Connection> {
+  const { default: SQLite } = await import('better-sqlite3');
   const file = path === ':memory:' ? path : resolve(path);
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const sqlite = new SQLite(file);
@@ -51,6 +49,9 @@ function connectSqlite(path: string): Connection {
 }
 
 async function connectPostgres(rawUrl: string): Promise<Connection> {
+  const { default: pg } = await import('pg');
+  // int8 columns (sizes) arrive as strings by default; every size we store fits a double exactly.
+  pg.types.setTypeParser(20, (v: string) => Number(v));
   const url = new URL(rawUrl);
   const schema = url.searchParams.get('schema');
   url.searchParams.delete('schema');
