@@ -10,6 +10,8 @@ export interface Connection {
   dialect: SqlDialectName;
   /** Where it points, without credentials, for logs. */
   description: string;
+  /** PostgreSQL schema the tables live in, when not the default search path. */
+  schema?: string;
   close(): Promise<void>;
 }
 
@@ -84,6 +86,7 @@ async function connectPostgres(rawUrl: string): Promise<Connection> {
     db,
     dialect: 'postgres',
     description: redact(rawUrl),
+    ...(schema ? { schema } : {}),
     async close() {
       await db.destroy();
     },

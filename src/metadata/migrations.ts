@@ -116,8 +116,10 @@ class CodeMigrationProvider implements MigrationProvider {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the migrator works on any schema
-export async function migrateToLatest(db: Kysely<any>, dialect: SqlDialectName): Promise<void> {
-  const migrator = new Migrator({ db, provider: new CodeMigrationProvider(dialect) });
+export async function migrateToLatest(db: Kysely<any>, dialect: SqlDialectName, schema?: string): Promise<void> {
+  // The bookkeeping tables must sit in the same schema as ours; otherwise the migrator
+  // finds another schema's copies and never creates its own.
+  const migrator = new Migrator({ db, provider: new CodeMigrationProvider(dialect), ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {

@@ -37,7 +37,7 @@ export class MetadataStore {
   }
 
   async migrate(): Promise<void> {
-    await migrateToLatest(this.db, this.dialect);
+    await migrateToLatest(this.db, this.dialect, this.connection.schema);
   }
 
   async close(): Promise<void> {

@@ -23,6 +23,12 @@ export interface UploadState {
   size: number;
 }
 
+export interface ChunkRange {
+  start: number;
+  /** Inclusive. */
+  end: number;
+}
+
 export type ManifestReferenceInput = { tag: string } | { digest: Digest };
 
 export interface StoredManifest {
@@ -177,29 +183,28 @@ export class Registry {
    * Appends a chunk. `range` is the client's Content-Range; its start must equal the
    * bytes received so far (out-of-order chunks are RANGE_INVALID, answered 416).
    */
-  async appendUpload(
-    name: string,
-    id: string,
-    body: Readable,
-    range?: { start: number; end: number },
-    contentLength?: number,
-  ): Promise<UploadState> {
+  async appendUpload(name: string, id: string, body: Readable, range?: ChunkRange, contentLength?: number): Promise<UploadState> {
     const upload = await this.findUpload(name, id);
+    return { id, size: await this.receiveChunk(id, upload.size, body, range, contentLength) };
+  }
+
+  private async receiveChunk(id: string, offset: number, body: Readable, range?: ChunkRange, contentLength?: number): Promise<number> {
     if (range) {
-      if (range.start !== upload.size || range.end < range.start) {
-        throw new RegistryError('RANGE_INVALID', `chunk must start at byte ${upload.size}`, { size: upload.size });
+      if (range.start !== offset || range.end < range.start) {
+        throw new RegistryError('RANGE_INVALID', `chunk must start at byte ${offset}`, { size: offset });
       }
       if (contentLength !== undefined && contentLength !== range.end - range.start + 1) {
-        throw new RegistryError('RANGE_INVALID', 'Content-Range does not match Content-Length', { size: upload.size });
+        throw new RegistryError('RANGE_INVALID', 'Content-Range does not match Content-Length', { size: offset });
       }
     }
-    const size = await this.writeChunk(id, upload.size, body);
-    if (range && size - upload.size !== range.end - range.start + 1) {
-      // The bytes stay unacknowledged: the next write at the old offset overwrites them.
+    const size = await this.writeChunk(id, offset, body);
+    if (range && size - offset !== range.end - range.start + 1) {
+      // Never acknowledged: the next write at the old offset overwrites these bytes.
+      await this.metadata.advanceUpload(id, size, offset, this.now());
       this.hashes.delete(id);
-      throw new RegistryError('RANGE_INVALID', 'chunk length does not match Content-Range', { size: upload.size });
+      throw new RegistryError('RANGE_INVALID', 'chunk length does not match Content-Range', { size: offset });
     }
-    return { id, size };
+    return size;
   }
 
   /** Writes at `offset`, hashing as it goes, and acknowledges the new size in the database. */
@@ -238,10 +243,17 @@ export class Registry {
   }
 
   /** Finishes an upload: optional last chunk, digest verification, atomic publish, link. */
-  async completeUpload(name: string, id: string, digestText: string, finalChunk?: Readable): Promise<Digest> {
+  async completeUpload(
+    name: string,
+    id: string,
+    digestText: string,
+    finalChunk?: Readable,
+    range?: ChunkRange,
+    contentLength?: number,
+  ): Promise<Digest> {
     const digest = parseDigest(digestText);
     const upload = await this.findUpload(name, id);
-    const size = finalChunk ? await this.writeChunk(id, upload.size, finalChunk) : upload.size;
+    const size = finalChunk ? await this.receiveChunk(id, upload.size, finalChunk, range, contentLength) : upload.size;
     return this.publish(upload.repository_id, id, size, digest);
   }
 

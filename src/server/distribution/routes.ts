@@ -36,8 +36,8 @@ export async function distributionRoutes(app: FastifyInstance, opts: Distributio
       GET: async (_req, reply, _route, query) => {
         const page = pageOf(query);
         const names = await registry.listRepositories({ last: page.last, limit: page.fetch });
-        const more = page.n !== undefined && names.length > page.n;
-        const repositories = more ? names.slice(0, page.n) : names;
+        const more = page.n !== undefined && page.n > 0 && names.length > page.n;
+        const repositories = page.n !== undefined ? names.slice(0, page.n) : names;
         if (more) reply.header('link', `<${base}/v2/_catalog?n=${page.n}&last=${encodeURIComponent(repositories.at(-1)!)}>; rel="next"`);
         return reply.send({ repositories });
       },
@@ -46,8 +46,8 @@ export async function distributionRoutes(app: FastifyInstance, opts: Distributio
       GET: async (_req, reply, route: Extract<V2Route, { kind: 'tags' }>, query) => {
         const page = pageOf(query);
         const names = await registry.listTags(route.name, { last: page.last, limit: page.fetch });
-        const more = page.n !== undefined && names.length > page.n;
-        const tags = more ? names.slice(0, page.n) : names;
+        const more = page.n !== undefined && page.n > 0 && names.length > page.n;
+        const tags = page.n !== undefined ? names.slice(0, page.n) : names;
         if (more) reply.header('link', `<${base}/v2/${route.name}/tags/list?n=${page.n}&last=${encodeURIComponent(tags.at(-1)!)}>; rel="next"`);
         return reply.send({ name: route.name, tags });
       },
@@ -89,18 +89,22 @@ export async function distributionRoutes(app: FastifyInstance, opts: Distributio
           const upload = await registry.appendUpload(route.name, route.id, req.raw, range, contentLength(req));
           return uploadAccepted(reply, route.name, upload.id, upload.size, 202);
         } catch (err) {
-          if (isRegistryError(err) && (err.code === 'RANGE_INVALID' || err.code === 'UPLOAD_BUSY')) {
-            const size = (err.detail as { size?: number } | undefined)?.size ?? 0;
-            reply.header('range', rangeHeader(size)).header('docker-upload-uuid', route.id).header('location', uploadLocation(route.name, route.id));
-          }
+          describeUploadState(reply, route, err);
           throw err;
         }
       },
       PUT: async (req, reply, route: Extract<V2Route, { kind: 'upload' }>, query) => {
         const digest = query.get('digest');
         if (digest === null) throw new RegistryError('DIGEST_INVALID', 'the digest query parameter is required to complete an upload');
-        const stored = await registry.completeUpload(route.name, route.id, digest, hasBody(req) ? req.raw : undefined);
-        return blobCreated(reply, route.name, stored);
+        const body = hasBody(req) ? req.raw : undefined;
+        const range = body ? parseContentRange(req.headers['content-range']) : undefined;
+        try {
+          const stored = await registry.completeUpload(route.name, route.id, digest, body, range, contentLength(req));
+          return blobCreated(reply, route.name, stored);
+        } catch (err) {
+          describeUploadState(reply, route, err);
+          throw err;
+        }
       },
       DELETE: async (_req, reply, route: Extract<V2Route, { kind: 'upload' }>) => {
         await registry.cancelUpload(route.name, route.id);
@@ -146,7 +150,7 @@ export async function distributionRoutes(app: FastifyInstance, opts: Distributio
         if (filter.length > 0) reply.header('oci-filters-applied', 'artifactType');
         return reply
           .header('content-type', MediaTypes.ociIndex)
-          .send(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: descriptors }));
+          .send(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: descriptors })));
       },
     },
   };
@@ -186,6 +190,14 @@ export async function distributionRoutes(app: FastifyInstance, opts: Distributio
       .header('etag', `"${manifest.digest}"`)
       .header('content-length', String(manifest.size));
     return reply.send(withBody ? manifest.payload : undefined);
+  }
+
+  /** A 416 tells the client where the upload stands, so it can resume from there. */
+  function describeUploadState(reply: FastifyReply, route: { name: string; id: string }, err: unknown): void {
+    if (isRegistryError(err) && (err.code === 'RANGE_INVALID' || err.code === 'UPLOAD_BUSY')) {
+      const size = (err.detail as { size?: number } | undefined)?.size ?? 0;
+      reply.header('range', rangeHeader(size)).header('docker-upload-uuid', route.id).header('location', uploadLocation(route.name, route.id));
+    }
   }
 
   function uploadLocation(name: string, id: string): string {
