@@ -18,6 +18,7 @@ export async function startReference(): Promise<TestRegistry> {
   ].join('\n');
   await writeFile(join(dir, 'config.yml'), config);
   const child: ChildProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
+  const exited = new Promise((r) => child.once('exit', r));
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/v2/`);
   return {
@@ -25,8 +26,8 @@ export async function startReference(): Promise<TestRegistry> {
     host: `127.0.0.1:${port}`,
     dataDir: dir,
     async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
       await rm(dir, { recursive: true, force: true });
     },
   };
