@@ -1,7 +1,9 @@
+import cluster from 'node:cluster';
 import { Command, Option } from 'commander';
-import { ConfigError, loadConfig, SETTINGS, type RawSettings } from '../config/config.js';
+import type { Logger } from 'pino';
+import { ConfigError, loadConfig, SETTINGS, type Config, type RawSettings } from '../config/config.js';
 import { redact } from '../metadata/connect.js';
-import { createLogger, createWharf } from '../server/app.js';
+import { createLogger, createWharf, prepareDatabase, type Wharf } from '../server/app.js';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -26,8 +28,10 @@ export function serveCommand(): Command {
     .option(`${SETTINGS.uploadTtl.flag} <duration>`, 'abandoned uploads expire after this idle time (default 24h) [env WHARF_UPLOAD_TTL]')
     .option(`${SETTINGS.autoCreateRepositories.flag} <bool>`, 'create repositories on first push (default true) [env WHARF_AUTO_CREATE_REPOSITORIES]')
     .option(`${SETTINGS.shutdownTimeout.flag} <duration>`, 'how long SIGTERM waits for in-flight requests (default 30s) [env WHARF_SHUTDOWN_TIMEOUT]')
+    .option(`${SETTINGS.uploadLease.flag} <duration>`, 'how long a crashed writer keeps its claim on an upload (default 20s) [env WHARF_UPLOAD_LEASE]')
+    .option(`${SETTINGS.workers.flag} <n>`, 'processes to run on this machine, sharing the port (default 1) [env WHARF_WORKERS]')
     .action(async (flags: RawSettings & { config?: string }) => {
-      let config;
+      let config: Config;
       try {
         config = loadConfig({ flags });
       } catch (err) {
@@ -38,36 +42,100 @@ export function serveCommand(): Command {
         throw err;
       }
       const log = createLogger(config);
-      let wharf;
-      try {
-        wharf = await createWharf(config, log);
-      } catch (err) {
-        log.fatal({ err }, 'could not start');
+      if (config.workers > 1 && cluster.isPrimary) await runPrimary(config, log);
+      else await runServer(config, log, cluster.isWorker);
+    });
+}
+
+/** Serves in this process until SIGTERM/SIGINT. */
+async function runServer(config: Config, log: Logger, isWorker: boolean): Promise<void> {
+  let wharf: Wharf;
+  try {
+    wharf = await createWharf(config, log, { prepared: isWorker });
+  } catch (err) {
+    log.fatal({ err }, 'could not start');
+    process.exit(1);
+  }
+  const address = await wharf.listen();
+  if (!isWorker) {
+    log.info(
+      { address: `${address.host}:${address.port}`, database: redact(config.databaseUrl), storage: config.storageUrl, configFile: config.configFile },
+      'wharf is ready',
+    );
+  }
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    // A repeated signal must not kill the process mid-drain; the shutdown timeout bounds the wait.
+    if (stopping) return log.info({ signal }, 'already shutting down');
+    stopping = true;
+    log.info({ signal }, 'shutting down: no new connections, waiting for in-flight requests');
+    wharf.close().then(
+      () => {
+        log.info('stopped cleanly');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'unclean shutdown');
         process.exit(1);
-      }
-      const address = await wharf.listen();
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+/**
+ * The cluster primary: prepares the database once, forks the workers (which share the
+ * listening socket), replaces a worker that dies, and on SIGTERM drains them all.
+ */
+async function runPrimary(config: Config, log: Logger): Promise<void> {
+  try {
+    await prepareDatabase(config, log);
+  } catch (err) {
+    log.fatal({ err }, 'could not start');
+    process.exit(1);
+  }
+  let stopping = false;
+  let listening = 0;
+  const deaths: number[] = [];
+  const fork = () => cluster.fork();
+  cluster.on('listening', (_worker, address) => {
+    if (++listening === config.workers) {
       log.info(
-        { address: `${address.host}:${address.port}`, database: redact(config.databaseUrl), storage: config.storageUrl, configFile: config.configFile },
+        { address: `${address.address}:${address.port}`, workers: config.workers, database: redact(config.databaseUrl), storage: config.storageUrl },
         'wharf is ready',
       );
-      let stopping = false;
-      const shutdown = (signal: string) => {
-        // A repeated signal must not kill the process mid-drain; the shutdown timeout bounds the wait.
-        if (stopping) return log.info({ signal }, 'already shutting down');
-        stopping = true;
-        log.info({ signal }, 'shutting down: no new connections, waiting for in-flight requests');
-        wharf.close().then(
-          () => {
-            log.info('stopped cleanly');
-            process.exit(0);
-          },
-          (err: unknown) => {
-            log.error({ err }, 'unclean shutdown');
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGTERM', () => shutdown('SIGTERM'));
-      process.on('SIGINT', () => shutdown('SIGINT'));
-    });
+    }
+  });
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) {
+        log.info('stopped cleanly');
+        process.exit(0);
+      }
+      return;
+    }
+    const now = Date.now();
+    deaths.push(now);
+    while (deaths.length > 0 && deaths[0]! < now - 60_000) deaths.shift();
+    if (deaths.length > 5) {
+      log.fatal({ pid: worker.process.pid, code, signal }, 'workers keep dying (more than 5 in a minute); giving up');
+      process.exit(1);
+    }
+    log.error({ pid: worker.process.pid, code, signal }, 'worker died; starting a replacement');
+    setTimeout(fork, 1000).unref();
+  });
+  for (let i = 0; i < config.workers; i++) fork();
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal, workers: config.workers }, 'shutting down workers');
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+    setTimeout(() => {
+      log.warn('workers did not stop in time');
+      process.exit(1);
+    }, config.shutdownTimeoutMs + 5000).unref();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
 }

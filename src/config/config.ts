@@ -18,6 +18,10 @@ export interface Config {
   uploadTtlMs: number;
   autoCreateRepositories: boolean;
   shutdownTimeoutMs: number;
+  /** How long a writer's claim on an upload outlives a writer that died mid-chunk. */
+  uploadLeaseMs: number;
+  /** Processes to fork on this machine (node:cluster); 1 runs in-process. */
+  workers: number;
   /** Where the file came from, if one was read. */
   configFile: string | undefined;
 }
@@ -33,6 +37,8 @@ export const SETTINGS = {
   uploadTtl: { env: 'WHARF_UPLOAD_TTL', flag: '--upload-ttl' },
   autoCreateRepositories: { env: 'WHARF_AUTO_CREATE_REPOSITORIES', flag: '--auto-create-repositories' },
   shutdownTimeout: { env: 'WHARF_SHUTDOWN_TIMEOUT', flag: '--shutdown-timeout' },
+  uploadLease: { env: 'WHARF_UPLOAD_LEASE', flag: '--upload-lease' },
+  workers: { env: 'WHARF_WORKERS', flag: '--workers' },
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -86,6 +92,18 @@ const fileSchema = z
     uploadTtl: duration.optional(),
     autoCreateRepositories: boolean.optional(),
     shutdownTimeout: duration.optional(),
+    uploadLease: duration.optional(),
+    workers: z
+      .union([z.number(), z.string()])
+      .transform((v, ctx) => {
+        const n = typeof v === 'number' ? v : /^\d+$/.test(v) ? Number(v) : NaN;
+        if (!Number.isInteger(n) || n < 1 || n > 64) {
+          ctx.addIssue({ code: 'custom', message: `"${String(v)}" is not a worker count: use a whole number from 1 to 64` });
+          return z.NEVER;
+        }
+        return n;
+      })
+      .optional(),
   })
   .strict();
 
@@ -135,6 +153,8 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     uploadTtlMs: merged.uploadTtl ?? 24 * UNIT_MS.h,
     autoCreateRepositories: merged.autoCreateRepositories ?? true,
     shutdownTimeoutMs: merged.shutdownTimeout ?? 30 * UNIT_MS.s,
+    uploadLeaseMs: merged.uploadLease ?? 20 * UNIT_MS.s,
+    workers: merged.workers ?? 1,
     configFile,
   };
 }

@@ -9,6 +9,9 @@ import type { SqlDialectName } from './connect.js';
 function types(dialect: SqlDialectName) {
   return {
     bytes: dialect === 'postgres' ? sql`bytea` : sql`blob`,
+    // Names and tags list in byte order, as the distribution spec's pagination expects,
+    // whatever collation the PostgreSQL database was created with.
+    sortedText: dialect === 'postgres' ? sql`text collate "C"` : sql`text`,
   };
 }
 
@@ -26,7 +29,7 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
         await db.schema
           .createTable('repositories')
           .addColumn('id', idColumn(dialect), (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
-          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('name', t.sortedText, (c) => c.notNull().unique())
           .addColumn('created_at', 'text', (c) => c.notNull())
           .execute();
 
@@ -81,7 +84,7 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
         await db.schema
           .createTable('tags')
           .addColumn('repository_id', 'bigint', (c) => c.notNull().references('repositories.id').onDelete('cascade'))
-          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('name', t.sortedText, (c) => c.notNull())
           .addColumn('manifest_id', 'bigint', (c) => c.notNull().references('manifests.id').onDelete('cascade'))
           .addColumn('updated_at', 'text', (c) => c.notNull())
           .addPrimaryKeyConstraint('tags_pk', ['repository_id', 'name'])
@@ -103,6 +106,32 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
           .addColumn('key', 'text', (c) => c.primaryKey())
           .addColumn('value', 'text', (c) => c.notNull())
           .execute();
+      },
+    },
+    '0002_jobs_and_upload_leases': {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see 0001
+      async up(db: Kysely<any>) {
+        // Which process is writing an upload, and until when: chunks of one upload may reach any node.
+        await db.schema.alterTable('uploads').addColumn('locked_until', 'text').execute();
+
+        await db.schema
+          .createTable('jobs')
+          .addColumn('id', idColumn(dialect), (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('kind', 'text', (c) => c.notNull())
+          // At most one pending job per key: recurring work and de-duplicated requests.
+          .addColumn('key', 'text', (c) => c.unique())
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('run_at', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull())
+          .addColumn('max_attempts', 'integer', (c) => c.notNull())
+          .addColumn('locked_by', 'text')
+          .addColumn('locked_until', 'text')
+          .addColumn('last_error', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('jobs_due').on('jobs').columns(['status', 'run_at']).execute();
       },
     },
   };

@@ -60,6 +60,25 @@ export interface UploadsTable {
   size: number;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** A writer's lease: set while a process writes a chunk, so no other process writes at once. */
+  locked_until: Timestamp | null;
+}
+
+export interface JobsTable {
+  id: Generated<number>;
+  kind: string;
+  key: string | null;
+  /** JSON. */
+  payload: string;
+  status: 'pending' | 'dead';
+  run_at: Timestamp;
+  attempts: number;
+  max_attempts: number;
+  locked_by: string | null;
+  locked_until: Timestamp | null;
+  last_error: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }
 
 export interface SettingsTable {
@@ -76,9 +95,11 @@ export interface Database {
   tags: TagsTable;
   uploads: UploadsTable;
   settings: SettingsTable;
+  jobs: JobsTable;
 }
 
 export type Repository = Selectable<RepositoriesTable>;
 export type ManifestRow = Selectable<ManifestsTable>;
 export type NewManifest = Omit<Insertable<ManifestsTable>, 'id' | 'repository_id'>;
 export type Upload = Selectable<UploadsTable>;
+export type Job = Selectable<JobsTable>;

@@ -129,7 +129,35 @@ export class MetadataStore {
   // ---- uploads
 
   async createUpload(id: string, repositoryId: number, now: string): Promise<void> {
-    await this.db.insertInto('uploads').values({ id, repository_id: repositoryId, size: 0, created_at: now, updated_at: now }).execute();
+    await this.db
+      .insertInto('uploads')
+      .values({ id, repository_id: repositoryId, size: 0, created_at: now, updated_at: now, locked_until: null })
+      .execute();
+  }
+
+  /** Takes the upload's writer lease unless another live writer holds it. */
+  async leaseUpload(id: string, now: string, until: string): Promise<boolean> {
+    const res = await this.db
+      .updateTable('uploads')
+      .set({ locked_until: until })
+      .where('id', '=', id)
+      .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)]))
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  async renewUploadLease(id: string, until: string): Promise<void> {
+    await this.db.updateTable('uploads').set({ locked_until: until }).where('id', '=', id).execute();
+  }
+
+  /** Drops every writer lease: only safe when no other process can be writing (single-machine start-up). */
+  async clearUploadLeases(): Promise<number> {
+    const res = await this.db.updateTable('uploads').set({ locked_until: null }).where('locked_until', 'is not', null).executeTakeFirst();
+    return Number(res.numUpdatedRows);
+  }
+
+  async releaseUpload(id: string): Promise<void> {
+    await this.db.updateTable('uploads').set({ locked_until: null }).where('id', '=', id).execute();
   }
 
   async getUpload(id: string): Promise<Upload | undefined> {
@@ -152,8 +180,16 @@ export class MetadataStore {
     return Number(res.numDeletedRows) > 0;
   }
 
-  async listStaleUploads(updatedBefore: string, limit: number): Promise<Upload[]> {
-    return this.db.selectFrom('uploads').selectAll().where('updated_at', '<', updatedBefore).orderBy('updated_at').limit(limit).execute();
+  /** Uploads idle since before `updatedBefore` that nobody is writing right now. */
+  async listStaleUploads(updatedBefore: string, now: string, limit: number): Promise<Upload[]> {
+    return this.db
+      .selectFrom('uploads')
+      .selectAll()
+      .where('updated_at', '<', updatedBefore)
+      .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)]))
+      .orderBy('updated_at')
+      .limit(limit)
+      .execute();
   }
 
   // ---- manifests and tags

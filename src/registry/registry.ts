@@ -15,6 +15,8 @@ export interface RegistryOptions {
   autoCreateRepositories: boolean;
   /** Uploads untouched for this long are abandoned and their space reclaimed. */
   uploadTtlMs: number;
+  /** A writer's claim on an upload; renewed while it writes, it outlives a crashed writer by this much. */
+  uploadLeaseMs: number;
 }
 
 export interface UploadState {
@@ -55,8 +57,6 @@ const DEFAULT_ALGORITHM: DigestAlgorithm = 'sha256';
  */
 export class Registry {
   private readonly hashes = new Map<string, HashState>();
-  /** Uploads with a write in progress in this process; a second writer is refused. */
-  private readonly busyUploads = new Set<string>();
   readonly pulls: PullRecorder;
 
   constructor(
@@ -207,12 +207,20 @@ export class Registry {
     return size;
   }
 
-  /** Writes at `offset`, hashing as it goes, and acknowledges the new size in the database. */
-  private async writeChunk(id: string, offset: number, body: Readable): Promise<number> {
-    if (this.busyUploads.has(id)) {
+  /**
+   * Writes at `offset`, hashing as it goes, and acknowledges the new size in the database.
+   * Unless the upload is private to this request, the writer holds the upload's lease in
+   * the database for the duration, so two processes or nodes never write it at once.
+   */
+  private async writeChunk(id: string, offset: number, body: Readable, opts: { shared: boolean } = { shared: true }): Promise<number> {
+    if (opts.shared && !(await this.metadata.leaseUpload(id, this.now(), this.leaseUntil()))) {
       throw new RegistryError('UPLOAD_BUSY', 'another request is writing to this upload', { size: offset });
     }
-    this.busyUploads.add(id);
+    const renew = opts.shared
+      ? setInterval(() => {
+          this.metadata.renewUploadLease(id, this.leaseUntil()).catch((err: unknown) => this.log.warn({ err, upload: id }, 'could not renew upload lease'));
+        }, this.options.uploadLeaseMs / 3)
+      : undefined;
     try {
       let state = this.hashes.get(id);
       if (state && state.size !== offset) {
@@ -238,8 +246,13 @@ export class Registry {
       if (hashing) hashing.size = size;
       return size;
     } finally {
-      this.busyUploads.delete(id);
+      if (renew) clearInterval(renew);
+      if (opts.shared) await this.metadata.releaseUpload(id).catch((err: unknown) => this.log.warn({ err, upload: id }, 'could not release upload lease'));
     }
+  }
+
+  private leaseUntil(): string {
+    return new Date(Date.now() + this.options.uploadLeaseMs).toISOString();
   }
 
   /** Finishes an upload: optional last chunk, digest verification, atomic publish, link. */
@@ -262,7 +275,7 @@ export class Registry {
     const digest = parseDigest(digestText);
     const { id, repositoryId } = await this.beginUpload(name);
     try {
-      const size = await this.writeChunk(id, 0, body);
+      const size = await this.writeChunk(id, 0, body, { shared: false });
       return await this.publish(repositoryId, id, size, digest);
     } catch (err) {
       await this.discardUpload(id);
@@ -312,9 +325,8 @@ export class Registry {
     const before = new Date(now - this.options.uploadTtlMs).toISOString();
     let removed = 0;
     for (;;) {
-      const stale = await this.metadata.listStaleUploads(before, 100);
+      const stale = await this.metadata.listStaleUploads(before, new Date(now).toISOString(), 100);
       for (const upload of stale) {
-        if (this.busyUploads.has(upload.id)) continue;
         await this.discardUpload(upload.id);
         removed++;
       }

@@ -4,6 +4,7 @@ import pino, { type Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import { connect } from '../metadata/connect.js';
 import { MetadataStore } from '../metadata/store.js';
+import { JobQueue } from '../jobs/queue.js';
 import { Registry } from '../registry/registry.js';
 import { openBlobStore } from '../storage/open.js';
 import { distributionRoutes } from './distribution/routes.js';
@@ -12,6 +13,7 @@ import { healthRoutes } from './health.js';
 export interface Wharf {
   app: FastifyInstance;
   registry: Registry;
+  jobs: JobQueue;
   config: Config;
   log: Logger;
   /** Starts listening; resolves to the bound address (useful with port 0). */
@@ -31,12 +33,45 @@ export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
   });
 }
 
-export async function createWharf(config: Config, log: Logger = createLogger(config)): Promise<Wharf> {
+/**
+ * One-time start-up work, done once per machine before serving (by the cluster primary
+ * when there are workers): schema migrations, and on SQLite, where every writer lives
+ * on this machine, dropping upload leases left by a process that crashed.
+ */
+export async function prepareDatabase(config: Config, log: Logger): Promise<void> {
+  const metadata = new MetadataStore(await connect(config.databaseUrl));
+  try {
+    await metadata.migrate();
+    if (metadata.dialect === 'sqlite') {
+      const cleared = await metadata.clearUploadLeases();
+      if (cleared > 0) log.info({ cleared }, 'released upload leases left by a previous run');
+    }
+  } finally {
+    await metadata.close();
+  }
+}
+
+export interface CreateOptions {
+  /** Skip prepareDatabase (a cluster worker: the primary did it). */
+  prepared?: boolean;
+}
+
+export async function createWharf(config: Config, log: Logger = createLogger(config), opts: CreateOptions = {}): Promise<Wharf> {
+  if (!opts.prepared) await prepareDatabase(config, log);
   const connection = await connect(config.databaseUrl);
   const metadata = new MetadataStore(connection);
-  await metadata.migrate();
   const blobs = await openBlobStore(config.storageUrl);
-  const registry = new Registry(metadata, blobs, { autoCreateRepositories: config.autoCreateRepositories, uploadTtlMs: config.uploadTtlMs }, log);
+  const registry = new Registry(
+    metadata,
+    blobs,
+    { autoCreateRepositories: config.autoCreateRepositories, uploadTtlMs: config.uploadTtlMs, uploadLeaseMs: config.uploadLeaseMs },
+    log,
+  );
+  const jobs = new JobQueue(connection, log);
+  jobs.every('uploads.expire', Math.max(1000, Math.min(config.uploadTtlMs / 4, 10 * 60_000)), async () => {
+    const expired = await registry.expireUploads();
+    if (expired > 0) log.info({ expired }, 'expired abandoned uploads');
+  });
 
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -61,21 +96,13 @@ export async function createWharf(config: Config, log: Logger = createLogger(con
   await app.register(healthRoutes, { metadata, blobs });
   await app.register(distributionRoutes, { registry, publicUrl: config.publicUrl });
 
-  const expiry = setInterval(
-    () => {
-      registry.expireUploads().then(
-        (n) => n > 0 && log.info({ expired: n }, 'expired abandoned uploads'),
-        (err: unknown) => log.error({ err }, 'upload expiry failed'),
-      );
-    },
-    Math.max(1000, Math.min(config.uploadTtlMs / 4, 10 * 60_000)),
-  );
-  expiry.unref();
+  await jobs.start();
 
   let closing: Promise<void> | undefined;
   return {
     app,
     registry,
+    jobs,
     config,
     log,
     async listen() {
@@ -86,7 +113,7 @@ export async function createWharf(config: Config, log: Logger = createLogger(con
     },
     close() {
       closing ??= (async () => {
-        clearInterval(expiry);
+        await jobs.stop();
         const timer = setTimeout(() => {
           log.warn({ timeoutMs: config.shutdownTimeoutMs }, 'in-flight requests did not finish in time; closing their connections');
           app.server.closeAllConnections();

@@ -40,7 +40,9 @@ describe.each(testDatabases())('crash consistency on %s', (database) => {
       databaseUrl = pg.url;
       cleanups.push(() => pg.drop());
     }
-    const first = await spawnWharf({ dataDir, databaseUrl });
+    // A writer killed mid-chunk keeps its claim on the upload until the lease runs out.
+    const flags = ['--upload-lease', '2s'];
+    const first = await spawnWharf({ dataDir, databaseUrl, flags });
     cleanups.push(() => first.stop('SIGKILL'));
 
     const chunk1 = randomBytes(1024 * 1024);
@@ -64,18 +66,27 @@ describe.each(testDatabases())('crash consistency on %s', (database) => {
     await new Promise((r) => setTimeout(r, 200));
     await first.stop('SIGKILL');
 
-    const second = await spawnWharf({ dataDir, databaseUrl });
+    const second = await spawnWharf({ dataDir, databaseUrl, flags });
     cleanups.push(() => second.stop());
     expect((await fetch(`${second.url}/readyz`)).status).toBe(200);
 
     const status = await fetch(`${second.url}${location}`);
     expect(status.status).toBe(204);
     expect(status.headers.get('range')).toBe(`0-${chunk1.length - 1}`);
-    const resumed = await fetch(`${second.url}${location}`, {
-      method: 'PATCH',
-      body: chunk2,
-      headers: { 'content-range': `${chunk1.length}-${blob.length - 1}` },
-    });
+    // On SQLite the restart itself releases the dead writer's lease (every writer lives on
+    // this machine); on PostgreSQL another node may be writing, so the lease must run out.
+    const resume = () =>
+      fetch(`${second.url}${location}`, { method: 'PATCH', body: chunk2, headers: { 'content-range': `${chunk1.length}-${blob.length - 1}` } });
+    let resumed = await resume();
+    if (database === 'postgres') {
+      expect(resumed.status).toBe(416);
+      expect(resumed.headers.get('range')).toBe(`0-${chunk1.length - 1}`);
+      const deadline = Date.now() + 10_000;
+      while (resumed.status === 416 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 250));
+        resumed = await resume();
+      }
+    }
     expect(resumed.status).toBe(202);
     const done = await fetch(`${second.url}${location}?digest=${sha256(blob)}`, { method: 'PUT' });
     expect(done.status).toBe(201);
