@@ -28,7 +28,9 @@ export type RegistryErrorCode =
   | 'MANIFEST_REFERENCE_UNKNOWN'
   | 'PAGINATION_INVALID'
   /** No such endpoint. */
-  | 'NOT_FOUND';
+  | 'NOT_FOUND'
+  /** A failure of the registry itself (database, storage); details go to the log. */
+  | 'INTERNAL';
 
 export class RegistryError extends Error {
   constructor(

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import { connect } from '../metadata/connect.js';
@@ -87,10 +87,19 @@ export async function createWharf(config: Config, log: Logger = createLogger(con
     // Idle keep-alive sockets are closed at shutdown so close() does not wait on them.
     forceCloseConnections: 'idle',
     exposeHeadRoutes: false,
+    // One log line per request (the onResponse hook below), not Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
   });
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    if (reply.statusCode === 200 && (req.url === '/healthz' || req.url === '/readyz')) return;
+    req.log.info(
+      { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, remote: req.ip },
+      'request',
+    );
   });
 
   await app.register(healthRoutes, { metadata, blobs });

@@ -24,6 +24,7 @@ const WIRE: Record<RegistryErrorCode, { code: string; status: number }> = {
   UPLOAD_BUSY: { code: 'BLOB_UPLOAD_INVALID', status: 416 },
   PAGINATION_INVALID: { code: 'PAGINATION_NUMBER_INVALID', status: 400 },
   NOT_FOUND: { code: 'NOT_FOUND', status: 404 },
+  INTERNAL: { code: 'UNKNOWN', status: 500 },
 };
 
 export function wireError(code: RegistryErrorCode): { code: string; status: number } {

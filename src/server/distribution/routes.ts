@@ -235,8 +235,18 @@ export async function distributionRoutes(app: FastifyInstance, opts: Distributio
         throw new RegistryError('UNSUPPORTED', `${req.method} is not supported on this endpoint`);
       }
       return await handler(req, reply, route as never, query);
-    } catch (err) {
-      if (!isRegistryError(err)) throw err;
+    } catch (caught) {
+      if (!isRegistryError(caught)) {
+        if (req.raw.destroyed || req.raw.aborted) {
+          // The client went away mid-body: nothing was acknowledged, nothing to answer.
+          req.log.info({ reason: (caught as Error).message }, 'client disconnected during the request');
+          return reply;
+        }
+        // Not the client's fault: log it whole, answer in the protocol's format without internals.
+        req.log.error({ err: caught }, 'request failed');
+        if (reply.sent) return reply;
+      }
+      const err = isRegistryError(caught) ? caught : new RegistryError('INTERNAL', 'internal server error', { requestId: req.id });
       if (req.method === 'HEAD') {
         // HEAD answers carry no body; the status says it all.
         const { status } = wireError(err.code);
