@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { serveCommand } from './serve.js';
+import { identityCommands } from './admin.js';
 
 const program = new Command()
   .name('wharf')
@@ -9,5 +10,6 @@ const program = new Command()
   .showHelpAfterError();
 
 program.addCommand(serveCommand());
+for (const command of identityCommands()) program.addCommand(command);
 
 await program.parseAsync(process.argv);

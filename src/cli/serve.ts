@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { ConfigError, loadConfig, SETTINGS, type Config, type RawSettings } from '../config/config.js';
 import { redact } from '../metadata/connect.js';
 import { createLogger, createWharf, prepareDatabase, type Wharf } from '../server/app.js';
+import { prepareTls } from '../server/tls.js';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -30,6 +31,11 @@ export function serveCommand(): Command {
     .option(`${SETTINGS.shutdownTimeout.flag} <duration>`, 'how long SIGTERM waits for in-flight requests (default 30s) [env WHARF_SHUTDOWN_TIMEOUT]')
     .option(`${SETTINGS.uploadLease.flag} <duration>`, 'how long a crashed writer keeps its claim on an upload (default 20s) [env WHARF_UPLOAD_LEASE]')
     .option(`${SETTINGS.workers.flag} <n>`, 'processes to run on this machine, sharing the port (default 1) [env WHARF_WORKERS]')
+    .option(`${SETTINGS.tlsCert.flag} <file>`, 'serve HTTPS (HTTP/2 and HTTP/1.1) with this PEM certificate (chain); reloaded when it changes [env WHARF_TLS_CERT]')
+    .option(`${SETTINGS.tlsKey.flag} <file>`, 'the PEM private key of --tls-cert [env WHARF_TLS_KEY]')
+    .option(`${SETTINGS.tlsSelfSigned.flag} <host>`, 'serve HTTPS with a trial CA and certificate for HOST made under <data dir>/tls [env WHARF_TLS_SELF_SIGNED]')
+    .option(`${SETTINGS.allowInsecureCredentials.flag} <bool>`, 'accept credentials over plain HTTP from other machines (default false) [env WHARF_ALLOW_INSECURE_CREDENTIALS]')
+    .option(`${SETTINGS.trustProxy.flag} <proxies>`, 'believe X-Forwarded-* from these proxies: true, or addresses/CIDRs, comma-separated (default false) [env WHARF_TRUST_PROXY]')
     .action(async (flags: RawSettings & { config?: string }) => {
       let config: Config;
       try {
@@ -91,6 +97,7 @@ async function runServer(config: Config, log: Logger, isWorker: boolean): Promis
 async function runPrimary(config: Config, log: Logger): Promise<void> {
   try {
     await prepareDatabase(config, log);
+    await prepareTls(config);
   } catch (err) {
     log.fatal({ err }, 'could not start');
     process.exit(1);

@@ -1,7 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { parseS3Url } from '../storage/s3-url.js';
 
 /**
  * One configuration object, built from defaults < wharf.yaml < WHARF_* environment <
@@ -22,6 +24,23 @@ export interface Config {
   uploadLeaseMs: number;
   /** Processes to fork on this machine (node:cluster); 1 runs in-process. */
   workers: number;
+  /** 'iam': users, keys, tokens and policies decide every request; 'none': anyone may do anything (trials only). */
+  auth: 'iam' | 'none';
+  /** The 12-digit account that owns the registry; generated and kept in the database when unset. */
+  accountId: string | undefined;
+  region: string;
+  masterKeyFile: string;
+  /** First administrator's credentials (first start only); generated and printed once when unset. */
+  admin: { password?: string; accessKeyId?: string; secretAccessKey?: string };
+  /** TLS certificate (PEM, leaf first, may carry the chain) and key files; both or neither. Reloaded when they change. */
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  /** Host name or address for a generated trial CA + certificate under <dataDir>/tls (instead of tlsCert/tlsKey). */
+  tlsSelfSigned: string | undefined;
+  /** Accept Authorization headers over plain HTTP from non-loopback clients. */
+  allowInsecureCredentials: boolean;
+  /** Proxies whose X-Forwarded-For/-Proto are believed: none (false), any (true), or these addresses/CIDRs. */
+  trustProxy: boolean | string[];
   /** Where the file came from, if one was read. */
   configFile: string | undefined;
 }
@@ -39,6 +58,18 @@ export const SETTINGS = {
   shutdownTimeout: { env: 'WHARF_SHUTDOWN_TIMEOUT', flag: '--shutdown-timeout' },
   uploadLease: { env: 'WHARF_UPLOAD_LEASE', flag: '--upload-lease' },
   workers: { env: 'WHARF_WORKERS', flag: '--workers' },
+  auth: { env: 'WHARF_AUTH', flag: '--auth' },
+  accountId: { env: 'WHARF_ACCOUNT_ID', flag: undefined },
+  region: { env: 'WHARF_REGION', flag: undefined },
+  masterKeyFile: { env: 'WHARF_MASTER_KEY_FILE', flag: undefined },
+  adminPassword: { env: 'WHARF_ADMIN_PASSWORD', flag: undefined },
+  adminAccessKeyId: { env: 'WHARF_ADMIN_ACCESS_KEY_ID', flag: undefined },
+  adminSecretAccessKey: { env: 'WHARF_ADMIN_SECRET_ACCESS_KEY', flag: undefined },
+  tlsCert: { env: 'WHARF_TLS_CERT', flag: '--tls-cert' },
+  tlsKey: { env: 'WHARF_TLS_KEY', flag: '--tls-key' },
+  tlsSelfSigned: { env: 'WHARF_TLS_SELF_SIGNED', flag: '--tls-self-signed' },
+  allowInsecureCredentials: { env: 'WHARF_ALLOW_INSECURE_CREDENTIALS', flag: '--allow-insecure-credentials' },
+  trustProxy: { env: 'WHARF_TRUST_PROXY', flag: '--trust-proxy' },
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -81,12 +112,48 @@ const listen = z
 const url = (schemes: string[], example: string) =>
   z.string().refine((v) => schemes.some((s) => v.startsWith(s)), { message: `must start with ${schemes.join(' or ')}, e.g. ${example}` });
 
+// file:<dir>, or s3://bucket/prefix?... checked by the S3 driver's own URL grammar.
+const storageUrl = z.string().superRefine((v, ctx) => {
+  if (v.startsWith('file:') && v.length > 'file:'.length) return;
+  if (v.startsWith('s3://')) {
+    try {
+      parseS3Url(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+    return;
+  }
+  ctx.addIssue({ code: 'custom', message: 'must be file:<directory> or s3://bucket/prefix?region=..., e.g. file:/var/lib/wharf/blobs' });
+});
+
+// A DNS name or an IP address (what a trial certificate is made for).
+const tlsHost = z.string().refine((v) => isIP(v) !== 0 || /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(v), {
+  message: 'must be a host name or an IP address, e.g. registry.example.internal or 192.0.2.10',
+});
+
+// true, false, or a comma-separated list (a YAML list in the file) of proxy addresses and CIDRs.
+const trustProxy = z.union([z.boolean(), z.string(), z.array(z.string())]).transform((v, ctx) => {
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'string' && ['true', 'false'].includes(v.toLowerCase())) return v.toLowerCase() === 'true';
+  const list = (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  const bad = list.filter((s) => {
+    const [address = '', bits, extra] = s.split('/');
+    const family = isIP(address);
+    return family === 0 || extra !== undefined || (bits !== undefined && !(/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)));
+  });
+  if (list.length === 0 || bad.length > 0) {
+    ctx.addIssue({ code: 'custom', message: `use true, false or proxy addresses/CIDRs such as 10.0.0.0/8,192.0.2.7${bad.length ? ` (not an address: ${bad.join(', ')})` : ''}` });
+    return z.NEVER;
+  }
+  return list;
+});
+
 const fileSchema = z
   .object({
     listen: listen.optional(),
     dataDir: z.string().min(1).optional(),
     databaseUrl: url(['sqlite:', 'postgres://', 'postgresql://'], 'postgres://user@host:5432/db').optional(),
-    storageUrl: url(['file:'], 'file:/var/lib/wharf/blobs').optional(),
+    storageUrl: storageUrl.optional(),
     publicUrl: z.url({ message: 'must be an absolute URL such as https://registry.example.com' }).optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
     uploadTtl: duration.optional(),
@@ -104,6 +171,18 @@ const fileSchema = z
         return n;
       })
       .optional(),
+    auth: z.enum(['iam', 'none'], { message: 'must be iam or none' }).optional(),
+    accountId: z.string().regex(/^\d{12}$/, 'must be 12 digits').optional(),
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be a region name such as us-east-1').optional(),
+    masterKeyFile: z.string().min(1).optional(),
+    adminPassword: z.string().min(12, 'must be at least 12 characters').optional(),
+    adminAccessKeyId: z.string().regex(/^AKIA[A-Z2-7]{16}$/, 'must look like an AWS access key id (AKIA + 16 of A-Z, 2-7)').optional(),
+    adminSecretAccessKey: z.string().min(30, 'must be at least 30 characters').optional(),
+    tlsCert: z.string().min(1).optional(),
+    tlsKey: z.string().min(1).optional(),
+    tlsSelfSigned: tlsHost.optional(),
+    allowInsecureCredentials: boolean.optional(),
+    trustProxy: trustProxy.optional(),
   })
   .strict();
 
@@ -142,6 +221,12 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     ...validate(fromFlags, 'command line', 'flag'),
   };
 
+  if ((merged.tlsCert === undefined) !== (merged.tlsKey === undefined)) {
+    throw new ConfigError(`invalid configuration: ${merged.tlsCert === undefined ? 'tlsKey (WHARF_TLS_KEY, --tls-key) is set without tlsCert' : 'tlsCert (WHARF_TLS_CERT, --tls-cert) is set without tlsKey'}: give both, or neither`);
+  }
+  if (merged.tlsSelfSigned !== undefined && merged.tlsCert !== undefined) {
+    throw new ConfigError('invalid configuration: tlsSelfSigned (--tls-self-signed) and tlsCert/tlsKey exclude each other: pick one');
+  }
   const dataDir = resolve(cwd, merged.dataDir ?? './wharf-data');
   return {
     listen: merged.listen ?? { host: '0.0.0.0', port: 5000 },
@@ -155,6 +240,20 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     shutdownTimeoutMs: merged.shutdownTimeout ?? 30 * UNIT_MS.s,
     uploadLeaseMs: merged.uploadLease ?? 20 * UNIT_MS.s,
     workers: merged.workers ?? 1,
+    auth: merged.auth ?? 'iam',
+    accountId: merged.accountId,
+    region: merged.region ?? 'us-east-1',
+    masterKeyFile: resolve(cwd, merged.masterKeyFile ?? resolve(dataDir, 'master.key')),
+    admin: {
+      ...(merged.adminPassword ? { password: merged.adminPassword } : {}),
+      ...(merged.adminAccessKeyId ? { accessKeyId: merged.adminAccessKeyId } : {}),
+      ...(merged.adminSecretAccessKey ? { secretAccessKey: merged.adminSecretAccessKey } : {}),
+    },
+    tlsCert: merged.tlsCert === undefined ? undefined : resolve(cwd, merged.tlsCert),
+    tlsKey: merged.tlsKey === undefined ? undefined : resolve(cwd, merged.tlsKey),
+    tlsSelfSigned: merged.tlsSelfSigned,
+    allowInsecureCredentials: merged.allowInsecureCredentials ?? false,
+    trustProxy: merged.trustProxy ?? false,
     configFile,
   };
 }
@@ -179,7 +278,7 @@ function validate(raw: unknown, source: string, style: 'file' | 'env' | 'flag'):
   const problems = result.error.issues.map((issue) => {
     const key = issue.path[0];
     const known = typeof key === 'string' && key in SETTINGS ? SETTINGS[key as SettingName] : undefined;
-    const label = known ? (style === 'env' ? known.env : style === 'flag' ? known.flag : key) : String(key ?? '');
+    const label = known ? (style === 'env' ? known.env : style === 'flag' ? (known.flag ?? key) : key) : String(key ?? '');
     if (issue.code === 'unrecognized_keys') return `unknown setting(s) ${issue.keys.join(', ')} (known: ${Object.keys(SETTINGS).join(', ')})`;
     return `${String(label)}: ${issue.message}`;
   });

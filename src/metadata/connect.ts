@@ -39,6 +39,7 @@ async function connectSqlite(path: string): Promise<Connection> {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
+  cachePreparedStatements(sqlite);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   return {
     db,
@@ -48,6 +49,26 @@ async function connectSqlite(path: string): Promise<Connection> {
       await db.destroy();
     },
   };
+}
+
+/**
+ * Kysely prepares every query afresh; better-sqlite3 statements are reusable, and
+ * preparing is a large share of a small query's cost. Keep the most recent ones.
+ */
+function cachePreparedStatements(sqlite: import('better-sqlite3').Database, max = 256): void {
+  const prepare = sqlite.prepare.bind(sqlite);
+  const cache = new Map<string, ReturnType<typeof prepare>>();
+  sqlite.prepare = ((source: string) => {
+    let stmt = cache.get(source);
+    if (stmt) {
+      cache.delete(source);
+    } else {
+      stmt = prepare(source);
+      if (cache.size >= max) cache.delete(cache.keys().next().value as string);
+    }
+    cache.set(source, stmt);
+    return stmt;
+  }) as typeof sqlite.prepare;
 }
 
 async function connectPostgres(rawUrl: string): Promise<Connection> {

@@ -134,6 +134,85 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
         await db.schema.createIndex('jobs_due').on('jobs').columns(['status', 'run_at']).execute();
       },
     },
+    '0003_identity': {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see 0001
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('repositories').addColumn('visibility', 'text', (c) => c.notNull().defaultTo('private')).execute();
+        await db.schema.alterTable('repositories').addColumn('policy', 'text').execute();
+        await db.schema.alterTable('repositories').addColumn('resource_tags', 'text').execute();
+
+        await db.schema
+          .createTable('users')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', t.sortedText, (c) => c.notNull().unique())
+          .addColumn('password_hash', 'text')
+          .addColumn('tags', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('groups')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', t.sortedText, (c) => c.notNull().unique())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('group_members')
+          .addColumn('group_id', 'text', (c) => c.notNull().references('groups.id').onDelete('cascade'))
+          .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addPrimaryKeyConstraint('group_members_pk', ['group_id', 'user_id'])
+          .execute();
+        await db.schema.createIndex('group_members_user').on('group_members').column('user_id').execute();
+        // Managed policies (attachable) and inline policies (owned by one user or group).
+        await db.schema
+          .createTable('policies')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', t.sortedText, (c) => c.notNull().unique())
+          .addColumn('document', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('policy_attachments')
+          .addColumn('policy_id', 'text', (c) => c.notNull().references('policies.id').onDelete('cascade'))
+          .addColumn('principal_kind', 'text', (c) => c.notNull())
+          .addColumn('principal_id', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('policy_attachments_pk', ['policy_id', 'principal_kind', 'principal_id'])
+          .execute();
+        await db.schema.createIndex('policy_attachments_principal').on('policy_attachments').columns(['principal_kind', 'principal_id']).execute();
+        await db.schema
+          .createTable('inline_policies')
+          .addColumn('principal_kind', 'text', (c) => c.notNull())
+          .addColumn('principal_id', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('document', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('inline_policies_pk', ['principal_kind', 'principal_id', 'name'])
+          .execute();
+        await db.schema
+          .createTable('access_keys')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+          // AES-256-GCM under the master key; never stored or logged in plain text.
+          .addColumn('secret_encrypted', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('last_used_at', 'text')
+          .execute();
+        await db.schema.createIndex('access_keys_user').on('access_keys').column('user_id').execute();
+        await db.schema
+          .createTable('audit_events')
+          .addColumn('id', idColumn(dialect), (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('actor', 'text')
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('resource', 'text')
+          .addColumn('source_ip', 'text')
+          .addColumn('outcome', 'text', (c) => c.notNull())
+          .addColumn('detail', 'text')
+          .execute();
+        await db.schema.createIndex('audit_events_at').on('audit_events').column('at').execute();
+      },
+    },
   };
 }
 

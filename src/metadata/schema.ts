@@ -7,6 +7,12 @@ export interface RepositoriesTable {
   id: Generated<number>;
   name: string;
   created_at: Timestamp;
+  /** 'public' lets anonymous clients pull; never push. */
+  visibility: Generated<'private' | 'public'>;
+  /** The repository policy (IAM JSON), if any. */
+  policy: string | null;
+  /** JSON object of resource tags (ecr:ResourceTag/* in conditions). */
+  resource_tags: string | null;
 }
 
 export interface BlobsTable {
@@ -86,6 +92,70 @@ export interface SettingsTable {
   value: string;
 }
 
+export interface UsersTable {
+  id: string;
+  name: string;
+  /** scrypt, self-describing (see auth/secrets.ts); null: no console/password login. */
+  password_hash: string | null;
+  tags: string | null;
+  created_at: Timestamp;
+}
+
+export interface GroupsTable {
+  id: string;
+  name: string;
+  created_at: Timestamp;
+}
+
+export interface GroupMembersTable {
+  group_id: string;
+  user_id: string;
+}
+
+export interface PoliciesTable {
+  id: string;
+  name: string;
+  document: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export type PrincipalKind = 'user' | 'group';
+
+export interface PolicyAttachmentsTable {
+  policy_id: string;
+  principal_kind: PrincipalKind;
+  principal_id: string;
+}
+
+export interface InlinePoliciesTable {
+  principal_kind: PrincipalKind;
+  principal_id: string;
+  name: string;
+  document: string;
+  updated_at: Timestamp;
+}
+
+export interface AccessKeysTable {
+  id: string;
+  user_id: string;
+  secret_encrypted: string;
+  status: 'Active' | 'Inactive';
+  created_at: Timestamp;
+  last_used_at: Timestamp | null;
+}
+
+export interface AuditEventsTable {
+  id: Generated<number>;
+  at: Timestamp;
+  actor: string | null;
+  action: string;
+  resource: string | null;
+  source_ip: string | null;
+  outcome: string;
+  detail: string | null;
+}
+
 export interface Database {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
@@ -96,6 +166,14 @@ export interface Database {
   uploads: UploadsTable;
   settings: SettingsTable;
   jobs: JobsTable;
+  users: UsersTable;
+  groups: GroupsTable;
+  group_members: GroupMembersTable;
+  policies: PoliciesTable;
+  policy_attachments: PolicyAttachmentsTable;
+  inline_policies: InlinePoliciesTable;
+  access_keys: AccessKeysTable;
+  audit_events: AuditEventsTable;
 }
 
 export type Repository = Selectable<RepositoriesTable>;
@@ -103,3 +181,5 @@ export type ManifestRow = Selectable<ManifestsTable>;
 export type NewManifest = Omit<Insertable<ManifestsTable>, 'id' | 'repository_id'>;
 export type Upload = Selectable<UploadsTable>;
 export type Job = Selectable<JobsTable>;
+export type User = Selectable<UsersTable>;
+export type AccessKey = Selectable<AccessKeysTable>;

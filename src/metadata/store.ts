@@ -27,7 +27,7 @@ export class MetadataStore {
   private readonly db: Kysely<Database>;
   readonly dialect: SqlDialectName;
 
-  constructor(private readonly connection: Connection) {
+  constructor(readonly connection: Connection) {
     this.db = connection.db;
     this.dialect = connection.dialect;
   }
@@ -115,6 +115,18 @@ export class MetadataStore {
         .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
         .execute();
     });
+  }
+
+  /** Repositories holding a blob, for deciding whether a caller may mount it without `from`. */
+  async repositoriesLinkingBlob(digest: string, limit: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('repository_blobs as rb')
+      .innerJoin('repositories as r', 'r.id', 'rb.repository_id')
+      .select('r.name')
+      .where('rb.digest', '=', digest)
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.name);
   }
 
   async unlinkBlob(repositoryId: number, digest: string): Promise<boolean> {

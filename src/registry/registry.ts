@@ -132,7 +132,7 @@ export class Registry {
    * blob must be in that repository; without, anywhere. Returns false when it cannot
    * be mounted, and the caller falls back to a normal upload.
    */
-  async mountBlob(name: string, digestText: string, from: string | undefined): Promise<boolean> {
+  async mountBlob(name: string, digestText: string, from: string | undefined, canRead?: (repository: string) => Promise<boolean>): Promise<boolean> {
     const digest = parseDigest(digestText);
     const repo = await this.repository(name, { create: true });
     let blob: { size: number } | undefined;
@@ -142,7 +142,16 @@ export class Registry {
       } catch {
         return false;
       }
+      if (canRead && !(await canRead(from))) return false;
       blob = await this.metadata.findBlobInRepository(from, digest);
+    } else if (canRead) {
+      // Without `from`, the blob may come only from a repository the caller could read.
+      for (const source of await this.metadata.repositoriesLinkingBlob(digest, 20)) {
+        if (await canRead(source)) {
+          blob = await this.metadata.findBlobInRepository(source, digest);
+          break;
+        }
+      }
     } else {
       blob = await this.metadata.getBlob(digest);
     }

@@ -7,12 +7,22 @@ import { MetadataStore } from '../metadata/store.js';
 import { JobQueue } from '../jobs/queue.js';
 import { Registry } from '../registry/registry.js';
 import { openBlobStore } from '../storage/open.js';
+import { AccessControl } from '../auth/access-control.js';
+import { bootstrapAdmin, loadAccount } from '../auth/bootstrap.js';
+import { MasterKey } from '../auth/secrets.js';
+import { TokenService } from '../auth/tokens.js';
+import { IdentityStore } from '../metadata/identity-store.js';
+import { V2Gate } from './distribution/gate.js';
 import { distributionRoutes } from './distribution/routes.js';
+import { tokenRoutes } from './token/routes.js';
 import { healthRoutes } from './health.js';
+import { insecureCredentialsGuard, prepareTransport } from './tls.js';
 
 export interface Wharf {
   app: FastifyInstance;
   registry: Registry;
+  /** Authentication and authorization; absent with `auth: none`. */
+  access: AccessControl | undefined;
   jobs: JobQueue;
   config: Config;
   log: Logger;
@@ -46,10 +56,25 @@ export async function prepareDatabase(config: Config, log: Logger): Promise<void
       const cleared = await metadata.clearUploadLeases();
       if (cleared > 0) log.info({ cleared }, 'released upload leases left by a previous run');
     }
+    const identity = new IdentityStore(metadata.connection);
+    const master = await MasterKey.load(config.masterKeyFile);
+    await loadAccount(metadata, config, log);
+    // Printed, not logged: the one place a generated secret is ever shown.
+    await bootstrapAdmin(metadata, identity, master, config, (text) => process.stderr.write(text));
   } finally {
     await metadata.close();
   }
 }
+
+async function createAccessControl(config: Config, metadata: MetadataStore, log: Logger): Promise<AccessControl> {
+  const master = await MasterKey.load(config.masterKeyFile);
+  const account = await loadAccount(metadata, config, log);
+  const tokens = await TokenService.load(metadata, master, TOKEN_SERVICE);
+  return new AccessControl(new IdentityStore(metadata.connection), tokens, master, account, log);
+}
+
+/** The `service` of Docker token auth: clients echo it back to /v2/token. */
+const TOKEN_SERVICE = 'wharf';
 
 export interface CreateOptions {
   /** Skip prepareDatabase (a cluster worker: the primary did it). */
@@ -58,6 +83,7 @@ export interface CreateOptions {
 
 export async function createWharf(config: Config, log: Logger = createLogger(config), opts: CreateOptions = {}): Promise<Wharf> {
   if (!opts.prepared) await prepareDatabase(config, log);
+  const transport = await prepareTransport(config, log, { prepare: !opts.prepared });
   const connection = await connect(config.databaseUrl);
   const metadata = new MetadataStore(connection);
   const blobs = await openBlobStore(config.storageUrl);
@@ -67,6 +93,8 @@ export async function createWharf(config: Config, log: Logger = createLogger(con
     { autoCreateRepositories: config.autoCreateRepositories, uploadTtlMs: config.uploadTtlMs, uploadLeaseMs: config.uploadLeaseMs },
     log,
   );
+  const access = config.auth === 'iam' ? await createAccessControl(config, metadata, log) : undefined;
+  if (!access) log.warn('auth is "none": anyone who can reach this registry may push, pull and delete');
   const jobs = new JobQueue(connection, log);
   jobs.every('uploads.expire', Math.max(1000, Math.min(config.uploadTtlMs / 4, 10 * 60_000)), async () => {
     const expired = await registry.expireUploads();
@@ -90,6 +118,8 @@ export async function createWharf(config: Config, log: Logger = createLogger(con
     // One log line per request (the onResponse hook below), not Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    // HTTPS with HTTP/2 and HTTP/1.1 when TLS is configured (src/server/tls.ts); trustProxy when set.
+    ...transport.fastifyOptions,
   });
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
@@ -102,8 +132,14 @@ export async function createWharf(config: Config, log: Logger = createLogger(con
     );
   });
 
+  await app.register(insecureCredentialsGuard, { allowInsecureCredentials: config.allowInsecureCredentials });
   await app.register(healthRoutes, { metadata, blobs });
-  await app.register(distributionRoutes, { registry, publicUrl: config.publicUrl });
+  if (access) await app.register(tokenRoutes, { access });
+  await app.register(distributionRoutes, {
+    registry,
+    publicUrl: config.publicUrl,
+    ...(access ? { gate: new V2Gate(access, config.publicUrl) } : {}),
+  });
 
   await jobs.start();
 
@@ -111,6 +147,7 @@ export async function createWharf(config: Config, log: Logger = createLogger(con
   return {
     app,
     registry,
+    access,
     jobs,
     config,
     log,

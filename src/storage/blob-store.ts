@@ -49,4 +49,12 @@ export interface BlobStore {
 
   /** Cheap readiness probe. */
   check(): Promise<void>;
+
+  /**
+   * Optional: a URL a client can GET the committed blob from directly for the next
+   * `expiresSeconds` (the `redirect` pull mode). Drivers that have no such URL (the
+   * filesystem) leave it out, and the caller streams through `read` instead. The URL
+   * does not check that the blob exists: the caller has already looked it up.
+   */
+  presignedReadUrl?(digest: BlobDigest, expiresSeconds: number): Promise<string>;
 }

@@ -25,7 +25,7 @@ export async function spawnWharf(args: { dataDir: string; databaseUrl?: string; 
   const child = spawn(
     process.execPath,
     [CLI, 'serve', '--listen', `127.0.0.1:${port}`, '--data-dir', args.dataDir, ...(args.databaseUrl ? ['--database-url', args.databaseUrl] : []), ...(args.flags ?? [])],
-    { env: { ...process.env, WHARF_LOG_LEVEL: 'info', ...args.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: { ...process.env, WHARF_LOG_LEVEL: 'info', WHARF_AUTH: 'none', ...args.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));

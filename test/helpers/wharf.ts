@@ -75,6 +75,8 @@ export async function startWharf(opts: StartOptions = {}): Promise<TestWharf> {
       listen: '127.0.0.1:0',
       dataDir,
       logLevel: process.env.WHARF_TEST_LOG_LEVEL ?? 'silent',
+      // Protocol and client tests exercise the registry itself; test/auth turns IAM on.
+      auth: 'none',
       ...(databaseUrl ? { databaseUrl } : {}),
       ...opts.config,
     },

@@ -1,4 +1,5 @@
-// One conformance suite for every BlobStore driver. A new driver (S3) adds itself to DRIVERS.
+// One conformance suite for every BlobStore driver. A new driver adds itself to DRIVERS.
+// The S3 leg runs on s3rver (started here), or on the bucket WHARF_TEST_S3_URL names.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,6 +8,8 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BlobStore } from '../../src/storage/blob-store.js';
 import { FsBlobStore } from '../../src/storage/fs-store.js';
+import { S3BlobStore } from '../../src/storage/s3-store.js';
+import { startTestS3 } from './s3-server.js';
 
 interface Driver {
   name: string;
@@ -21,6 +24,20 @@ const DRIVERS: Driver[] = [
       const store = new FsBlobStore(dir);
       await store.init();
       return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };
+    },
+  },
+  {
+    name: 's3',
+    async open() {
+      const s3 = await startTestS3();
+      const store = new S3BlobStore(s3.options());
+      return {
+        store,
+        async cleanup() {
+          store.client.destroy();
+          await s3.stop();
+        },
+      };
     },
   },
 ];

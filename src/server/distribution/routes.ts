@@ -6,21 +6,24 @@ import type { Registry } from '../../registry/registry.js';
 import { isRegistryError, sendOciError, wireError } from './oci-errors.js';
 import { matchV2, splitUrl, type V2Route } from './paths.js';
 import { parseContentRange, parseRange } from './ranges.js';
+import type { Caller, V2Gate } from './gate.js';
 
 export interface DistributionOptions {
   registry: Registry;
+  /** Authorization; absent when the registry runs with `auth: none`. */
+  gate?: V2Gate;
   /** Absolute base for Location headers; relative locations when unset. */
   publicUrl: string | undefined;
 }
 
-type Handler = (req: FastifyRequest, reply: FastifyReply, route: never, query: URLSearchParams) => Promise<unknown>;
+type Handler = (req: FastifyRequest, reply: FastifyReply, route: never, query: URLSearchParams, caller: Caller | undefined) => Promise<unknown>;
 
 /**
  * The OCI Distribution API. Handlers translate HTTP <-> Registry calls; every rule
  * about what a push or pull means lives in registry/.
  */
 export async function distributionRoutes(app: FastifyInstance, opts: DistributionOptions): Promise<void> {
-  const { registry } = opts;
+  const { registry, gate } = opts;
   const base = opts.publicUrl ?? '';
 
   // Bodies are streamed straight to storage (blobs) or read with a size cap (manifests)
@@ -33,9 +36,12 @@ export async function distributionRoutes(app: FastifyInstance, opts: Distributio
       GET: async (_req, reply) => reply.send({}),
     },
     catalog: {
-      GET: async (_req, reply, _route, query) => {
+      GET: async (req, reply, _route, query, caller) => {
         const page = pageOf(query);
-        const names = await registry.listRepositories({ last: page.last, limit: page.fetch });
+        const names =
+          gate && caller
+            ? await visibleRepositories(page, (name) => gate.mayList(req, caller, name))
+            : await registry.listRepositories({ last: page.last, limit: page.fetch });
         const more = page.n !== undefined && page.n > 0 && names.length > page.n;
         const repositories = page.n !== undefined ? names.slice(0, page.n) : names;
         if (more) reply.header('link', `<${base}/v2/_catalog?n=${page.n}&last=${encodeURIComponent(repositories.at(-1)!)}>; rel="next"`);
@@ -61,10 +67,13 @@ export async function distributionRoutes(app: FastifyInstance, opts: Distributio
       },
     },
     uploads: {
-      POST: async (req, reply, route: Extract<V2Route, { kind: 'uploads' }>, query) => {
+      POST: async (req, reply, route: Extract<V2Route, { kind: 'uploads' }>, query, caller) => {
         const mount = query.get('mount');
         if (mount !== null) {
-          if (await registry.mountBlob(route.name, mount, query.get('from') ?? undefined)) {
+          const from = query.get('from') ?? undefined;
+          // A mount reads the source: the caller must be allowed to, else it is a plain upload.
+          const canRead = gate && caller ? (repo: string) => gate.mayRead(req, caller, repo) : undefined;
+          if (await registry.mountBlob(route.name, mount, from, canRead)) {
             return blobCreated(reply, route.name, mount);
           }
         } else {
@@ -200,6 +209,22 @@ export async function distributionRoutes(app: FastifyInstance, opts: Distributio
     }
   }
 
+  /** A catalog page of repositories the caller may list, filled up to `n` despite the filtering. */
+  async function visibleRepositories(page: ReturnType<typeof pageOf>, mayList: (name: string) => Promise<boolean>): Promise<string[]> {
+    const out: string[] = [];
+    let last = page.last;
+    const batch = 500;
+    for (;;) {
+      const names = await registry.listRepositories({ last, limit: batch });
+      for (const name of names) {
+        if (await mayList(name)) out.push(name);
+        if (page.fetch !== undefined && out.length >= page.fetch) return out;
+      }
+      if (names.length < batch) return out;
+      last = names.at(-1);
+    }
+  }
+
   function uploadLocation(name: string, id: string): string {
     return `${base}/v2/${name}/blobs/uploads/${id}`;
   }
@@ -234,7 +259,12 @@ export async function distributionRoutes(app: FastifyInstance, opts: Distributio
         reply.header('allow', Object.keys(handlers[route.kind] ?? {}).join(', '));
         throw new RegistryError('UNSUPPORTED', `${req.method} is not supported on this endpoint`);
       }
-      return await handler(req, reply, route as never, query);
+      let caller: Caller | undefined;
+      if (gate) {
+        caller = await gate.identify(req, reply);
+        await gate.authorize(req, reply, route, caller);
+      }
+      return await handler(req, reply, route as never, query, caller);
     } catch (caught) {
       if (!isRegistryError(caught)) {
         if (req.raw.destroyed || req.raw.aborted) {

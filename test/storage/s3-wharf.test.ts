@@ -1,0 +1,102 @@
+// A real Wharf server on S3 storage (s3rver started here, or WHARF_TEST_S3_URL): blobs
+// pushed chunk by chunk over HTTP, and two servers sharing one database and one bucket
+// taking alternate chunks of the same upload, as two nodes behind a load balancer would.
+import { createHash, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OciClient } from '../helpers/oci.js';
+import { startWharf, testDatabases, type TestWharf } from '../helpers/wharf.js';
+import { startTestS3, type TestS3 } from './s3-server.js';
+
+const MiB = 1024 * 1024;
+const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+describe.each(testDatabases())('Wharf on S3 storage (%s)', (database) => {
+  let s3: TestS3;
+  let storageUrl: string;
+  let prefix: string;
+  let a: TestWharf;
+  let b: TestWharf;
+  let ca: OciClient;
+  let cb: OciClient;
+
+  beforeAll(async () => {
+    s3 = await startTestS3();
+    storageUrl = s3.url();
+    prefix = new URL(storageUrl).pathname.slice(1);
+    a = await startWharf({ database, config: { storageUrl } });
+    // A second node: its own process state, the same database and bucket.
+    b = await startWharf({ databaseUrl: a.databaseUrl, config: { storageUrl } });
+    ca = new OciClient(a);
+    cb = new OciClient(b);
+  });
+  afterAll(async () => {
+    await b?.stop();
+    await a?.stop();
+    await s3?.stop();
+  });
+
+  it('reports the bucket in /readyz', async () => {
+    const res = await fetch(`${a.url}/readyz`);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { checks: Record<string, string> }).checks.storage).toBe('ok');
+  });
+
+  it('pushes a blob chunk by chunk and pulls it whole and by range', async () => {
+    const data = randomBytes(11 * MiB + 123);
+    const digest = await ca.pushBlob('s3/chunked', data, { method: 'chunked-final-put', chunkSize: 3 * MiB });
+    expect(digest).toBe(sha256(data));
+    const head = await ca.headBlob('s3/chunked', digest);
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-length')).toBe(String(data.length));
+    const get = await ca.getBlob('s3/chunked', digest);
+    expect(get.status).toBe(200);
+    expect(Buffer.from(await get.arrayBuffer()).equals(data)).toBe(true);
+    const range = await ca.getBlob('s3/chunked', digest, { range: 'bytes=5242870-5242889' });
+    expect(range.status).toBe(206);
+    expect(Buffer.from(await range.arrayBuffer()).equals(data.subarray(5242870, 5242890))).toBe(true);
+    expect(await s3.keys(`${prefix}/uploads/`)).toEqual([]);
+    const hex = digest.slice(7);
+    expect(await s3.keys(`${prefix}/blobs/sha256/${hex.slice(0, 2)}/${hex}`)).toHaveLength(1);
+  });
+
+  it('takes alternate chunks of one upload on two nodes and pulls the blob from either', async () => {
+    const data = randomBytes(9 * MiB + 7);
+    const digest = sha256(data);
+    const sizes = [2 * MiB, 6 * MiB, 1024];
+    const { location } = await ca.startUpload('s3/two-nodes');
+    // The same upload URL on either node (the registry keeps no state in the URL but the id).
+    const path = new URL(location).pathname + new URL(location).search;
+    let offset = 0;
+    let i = 0;
+    for (const size of sizes) {
+      const client = i++ % 2 === 0 ? ca : cb;
+      const chunk = data.subarray(offset, offset + size);
+      const res = await client.patchChunk(client.url(path), chunk, offset);
+      expect(res.status).toBe(202);
+      await res.arrayBuffer();
+      offset += size;
+      expect(res.headers.get('range')).toBe(`0-${offset - 1}`);
+    }
+    // The last bytes and the commit on node b, which never saw the first chunk: it re-reads the upload to hash it.
+    const put = await cb.putUpload(cb.url(path), digest, data.subarray(offset), offset);
+    expect(put.status).toBe(201);
+    await put.arrayBuffer();
+    for (const client of [ca, cb]) {
+      const get = await client.getBlob('s3/two-nodes', digest);
+      expect(get.status).toBe(200);
+      expect(Buffer.from(await get.arrayBuffer()).equals(data)).toBe(true);
+    }
+  });
+
+  it('takes a monolithic push and rejects a wrong digest without leaving staged bytes', async () => {
+    const data = randomBytes(200_000);
+    const digest = await cb.pushBlob('s3/mono', data, { method: 'single-post' });
+    expect(Buffer.from(await (await ca.getBlob('s3/mono', digest)).arrayBuffer()).equals(data)).toBe(true);
+
+    const { location } = await ca.startUpload('s3/mono');
+    const res = await ca.putUpload(location, sha256(Buffer.from('something else')), data);
+    expect(res.status).toBe(400);
+    await res.arrayBuffer();
+    expect(await s3.keys(`${prefix}/uploads/`)).toEqual([]);
+  });
+});
