@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { IdentityStore } from '../metadata/identity-store.js';
 import type { User } from '../metadata/schema.js';
@@ -52,6 +53,7 @@ export class AuthenticationError extends Error {
 
 const ACCESS_KEY_ID = /^AKIA[A-Z2-7]{16}$/;
 const CACHE_MS = 5000;
+const SIGN_IN_CACHE_MS = 60_000;
 
 interface Cached<T> {
   value: T;
@@ -68,6 +70,7 @@ export class AccessControl {
   private readonly policyCache = new Map<string, Cached<Policy[]>>();
   private readonly repositoryCache = new Map<string, Cached<RepositoryAccess | null>>();
   private readonly keyTouched = new Map<string, number>();
+  private readonly signInCache = new Map<string, Cached<Principal>>();
 
   constructor(
     readonly identity: IdentityStore,
@@ -141,13 +144,22 @@ export class AccessControl {
       this.noteKeyUse(key.id);
       return this.principalOf(user, 'access-key');
     }
+    // scrypt costs tens of milliseconds by design; a client sending the same password on
+    // every request pays it once a minute, keyed by a hash of the pair, never the secret.
+    const cacheKey = createHash('sha256').update(`${username}\u0000${password}`).digest('base64');
+    const cached = this.signInCache.get(cacheKey);
+    if (cached && cached.until > Date.now()) return cached.value;
     const user = await this.identity.getUserByName(username);
     if (!user?.password_hash) {
       // Spend the same time as a real check, so timing does not reveal which users exist.
       await verifyPassword(password, DUMMY_HASH);
       return null;
     }
-    return (await verifyPassword(password, user.password_hash)) ? this.principalOf(user, 'password') : null;
+    if (!(await verifyPassword(password, user.password_hash))) return null;
+    const principal = this.principalOf(user, 'password');
+    if (this.signInCache.size >= 10_000) this.signInCache.clear();
+    this.signInCache.set(cacheKey, { value: principal, until: Date.now() + SIGN_IN_CACHE_MS });
+    return principal;
   }
 
   /** Checks an access key pair (the ECR API's SigV4 will use the secret directly). */
@@ -292,6 +304,7 @@ export class AccessControl {
 
   /** Forget cached policies after a change made through this process. */
   invalidate(): void {
+    this.signInCache.clear();
     this.policyCache.clear();
     this.repositoryCache.clear();
     this.registryPolicyCache = undefined;
