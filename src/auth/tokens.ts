@@ -40,8 +40,17 @@ export class TokenService {
     });
     // The first process to start wins; everyone else uses its key.
     const stored = JSON.parse(await metadata.initSetting('jwt_signing_key', candidate)) as { kid: string; privateKey: string; publicKey: string };
+    let pkcs8: string;
+    try {
+      pkcs8 = master.decrypt(stored.privateKey);
+    } catch {
+      throw new Error(
+        'cannot decrypt the registry signing key: this node has a different master key from the node that set up the database; ' +
+          'give every node the same key file (WHARF_MASTER_KEY_FILE)',
+      );
+    }
     return new TokenService(
-      await importPKCS8(master.decrypt(stored.privateKey), ALG),
+      await importPKCS8(pkcs8, ALG),
       await importSPKI(stored.publicKey, ALG),
       stored.kid,
       service,
