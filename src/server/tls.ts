@@ -171,6 +171,8 @@ export class CertificateReloader {
       }
     }
     void this.signature().then((s) => (this.seen = s));
+    // The files may have changed between loading them and listening.
+    this.schedule();
     this.poller = setInterval(() => {
       void this.signature().then((s) => {
         if (s !== this.seen) {

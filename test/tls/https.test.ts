@@ -2,6 +2,7 @@
 // the /v2 API over both (push monolithic and chunked, pull with GET, HEAD and Range, manifests,
 // errors), and a shutdown that does not wait for idle HTTP/2 sessions.
 import { createHash, randomBytes } from 'node:crypto';
+import https from 'node:https';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect2, handshake, makeTestPki, request1, request2, startTlsWharf, type Answer, type RequestOptions, type TestPki, type TlsWharf } from '../helpers/tls.js';
@@ -222,6 +223,30 @@ describe('shutdown over HTTPS', () => {
       await idle.close();
       await busy.close();
     } finally {
+      await w.stop().catch(() => undefined);
+      await pki.remove();
+    }
+  });
+
+  it('does not wait for an idle HTTP/1.1 keep-alive connection', async () => {
+    const pki = await makeTestPki();
+    const w = await startTlsWharf(pki);
+    const agent = new https.Agent({ keepAlive: true, ca: pki.ca.cert });
+    try {
+      const status = await new Promise<number>((resolve, reject) => {
+        https
+          .get(`${w.httpsUrl}/v2/`, { agent }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          })
+          .on('error', reject);
+      });
+      expect(status).toBe(200);
+      const started = Date.now();
+      await w.wharf.close();
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      agent.destroy();
       await w.stop().catch(() => undefined);
       await pki.remove();
     }

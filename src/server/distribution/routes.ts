@@ -313,7 +313,11 @@ function contentLength(req: FastifyRequest): number | undefined {
 
 function hasBody(req: FastifyRequest): boolean {
   const length = contentLength(req);
-  return length !== undefined ? length > 0 : req.headers['transfer-encoding'] !== undefined;
+  if (length !== undefined) return length > 0;
+  if (req.headers['transfer-encoding'] !== undefined) return true;
+  // HTTP/2 has no Transfer-Encoding: a request without a body ends its stream with its headers.
+  const stream = (req.raw as { stream?: { endAfterHeaders?: boolean } }).stream;
+  return stream?.endAfterHeaders === false;
 }
 
 /** Reads a request body into memory, refusing more than `limit` bytes. */
