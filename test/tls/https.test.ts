@@ -119,6 +119,20 @@ describe('HTTPS with HTTP/2 and HTTP/1.1 on one port', () => {
         expect(sha256(got.body)).toBe(digest);
       });
 
+      it('finishes an upload with a final chunk streamed in the PUT (no Content-Length)', async () => {
+        const data = randomBytes(300 * 1024);
+        const digest = sha256(data);
+        const start = await send(`/v2/${repo}/final/blobs/uploads/`, { method: 'POST', headers: { 'content-length': '0' } });
+        const location = String(start.headers.location);
+        const done = await send(`${location}?digest=${digest}`, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/octet-stream' },
+          body: Readable.from([data.subarray(0, 1000), data.subarray(1000)]),
+        });
+        expect(done.status, done.body.toString()).toBe(201);
+        expect(sha256((await send(`/v2/${repo}/final/blobs/${digest}`)).body)).toBe(digest);
+      });
+
       it('pushes and pulls a manifest; HEAD carries its length and no body', async () => {
         const config = Buffer.from('{}');
         const layer = randomBytes(1024);
