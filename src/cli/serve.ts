@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import type { Logger } from 'pino';
 import { ConfigError, loadConfig, SETTINGS, type Config, type RawSettings } from '../config/config.js';
 import { redact } from '../metadata/connect.js';
+import { redactStorageUrl } from '../storage/s3-url.js';
 import { createLogger, createWharf, prepareDatabase, type Wharf } from '../server/app.js';
 import { prepareTls } from '../server/tls.js';
 
@@ -13,7 +14,7 @@ export function serveCommand(): Command {
     .option(`${SETTINGS.listen.flag} <host:port>`, 'address to listen on (default 0.0.0.0:5000) [env WHARF_LISTEN]')
     .option(`${SETTINGS.dataDir.flag} <dir>`, 'data directory (default ./wharf-data) [env WHARF_DATA_DIR]')
     .option(`${SETTINGS.databaseUrl.flag} <url>`, 'metadata database: sqlite:<path> or postgres://user@host:5432/db [env WHARF_DATABASE_URL]')
-    .option(`${SETTINGS.storageUrl.flag} <url>`, 'blob storage: file:<dir> (default <data dir>/blobs) [env WHARF_STORAGE_URL]')
+    .option(`${SETTINGS.storageUrl.flag} <url>`, 'blob storage: file:<dir> (default <data dir>/blobs) or s3://bucket/prefix?region=... [env WHARF_STORAGE_URL]')
     .option(`${SETTINGS.publicUrl.flag} <url>`, 'external base URL for Location headers (default: relative) [env WHARF_PUBLIC_URL]')
     .addOption(
       new Option(`${SETTINGS.logLevel.flag} <level>`, 'log level (default info) [env WHARF_LOG_LEVEL]').choices([
@@ -29,6 +30,7 @@ export function serveCommand(): Command {
     .option(`${SETTINGS.uploadTtl.flag} <duration>`, 'abandoned uploads expire after this idle time (default 24h) [env WHARF_UPLOAD_TTL]')
     .option(`${SETTINGS.autoCreateRepositories.flag} <bool>`, 'create repositories on first push (default true) [env WHARF_AUTO_CREATE_REPOSITORIES]')
     .option(`${SETTINGS.shutdownTimeout.flag} <duration>`, 'how long SIGTERM waits for in-flight requests (default 30s) [env WHARF_SHUTDOWN_TIMEOUT]')
+    .option(`${SETTINGS.storageRedirect.flag} <bool>`, 'answer blob GETs with 307 to a short-lived presigned storage URL, where the storage offers one (S3) (default false) [env WHARF_STORAGE_REDIRECT]')
     .option(`${SETTINGS.uploadLease.flag} <duration>`, 'how long a crashed writer keeps its claim on an upload (default 20s) [env WHARF_UPLOAD_LEASE]')
     .option(`${SETTINGS.workers.flag} <n>`, 'processes to run on this machine, sharing the port (default 1) [env WHARF_WORKERS]')
     .option(`${SETTINGS.tlsCert.flag} <file>`, 'serve HTTPS (HTTP/2 and HTTP/1.1) with this PEM certificate (chain); reloaded when it changes [env WHARF_TLS_CERT]')
@@ -65,7 +67,7 @@ async function runServer(config: Config, log: Logger, isWorker: boolean): Promis
   const address = await wharf.listen();
   if (!isWorker) {
     log.info(
-      { address: `${address.host}:${address.port}`, database: redact(config.databaseUrl), storage: config.storageUrl, configFile: config.configFile },
+      { address: `${address.host}:${address.port}`, database: redact(config.databaseUrl), storage: redactStorageUrl(config.storageUrl), configFile: config.configFile },
       'wharf is ready',
     );
   }
@@ -109,7 +111,7 @@ async function runPrimary(config: Config, log: Logger): Promise<void> {
   cluster.on('listening', (_worker, address) => {
     if (++listening === config.workers) {
       log.info(
-        { address: `${address.address}:${address.port}`, workers: config.workers, database: redact(config.databaseUrl), storage: config.storageUrl },
+        { address: `${address.address}:${address.port}`, workers: config.workers, database: redact(config.databaseUrl), storage: redactStorageUrl(config.storageUrl) },
         'wharf is ready',
       );
     }

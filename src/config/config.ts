@@ -20,6 +20,8 @@ export interface Config {
   uploadTtlMs: number;
   autoCreateRepositories: boolean;
   shutdownTimeoutMs: number;
+  /** Redirect blob GETs to presigned storage URLs when the driver offers them. */
+  storageRedirect: boolean;
   /** How long a writer's claim on an upload outlives a writer that died mid-chunk. */
   uploadLeaseMs: number;
   /** Processes to fork on this machine (node:cluster); 1 runs in-process. */
@@ -57,6 +59,7 @@ export const SETTINGS = {
   autoCreateRepositories: { env: 'WHARF_AUTO_CREATE_REPOSITORIES', flag: '--auto-create-repositories' },
   shutdownTimeout: { env: 'WHARF_SHUTDOWN_TIMEOUT', flag: '--shutdown-timeout' },
   uploadLease: { env: 'WHARF_UPLOAD_LEASE', flag: '--upload-lease' },
+  storageRedirect: { env: 'WHARF_STORAGE_REDIRECT', flag: '--storage-redirect' },
   workers: { env: 'WHARF_WORKERS', flag: '--workers' },
   auth: { env: 'WHARF_AUTH', flag: '--auth' },
   accountId: { env: 'WHARF_ACCOUNT_ID', flag: undefined },
@@ -160,6 +163,7 @@ const fileSchema = z
     autoCreateRepositories: boolean.optional(),
     shutdownTimeout: duration.optional(),
     uploadLease: duration.optional(),
+    storageRedirect: boolean.optional(),
     workers: z
       .union([z.number(), z.string()])
       .transform((v, ctx) => {
@@ -239,6 +243,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     autoCreateRepositories: merged.autoCreateRepositories ?? true,
     shutdownTimeoutMs: merged.shutdownTimeout ?? 30 * UNIT_MS.s,
     uploadLeaseMs: merged.uploadLease ?? 20 * UNIT_MS.s,
+    storageRedirect: merged.storageRedirect ?? false,
     workers: merged.workers ?? 1,
     auth: merged.auth ?? 'iam',
     accountId: merged.accountId,

@@ -17,7 +17,12 @@ export interface RegistryOptions {
   uploadTtlMs: number;
   /** A writer's claim on an upload; renewed while it writes, it outlives a crashed writer by this much. */
   uploadLeaseMs: number;
+  /** Send pulls to presigned storage URLs when the blob store offers them. */
+  redirectPulls?: boolean;
 }
+
+/** How long a presigned pull URL stays valid: long enough to start the download, no longer. */
+const REDIRECT_EXPIRY_SECONDS = 120;
 
 export interface UploadState {
   id: string;
@@ -118,6 +123,15 @@ export class Registry {
     }
   }
 
+  /**
+   * Where a client may fetch a blob straight from storage, when redirecting pulls is on and
+   * the store can presign (S3); null otherwise. The caller has already checked the link.
+   */
+  async blobRedirectUrl(digest: Digest): Promise<string | null> {
+    if (!this.options.redirectPulls || !this.blobs.presignedReadUrl) return null;
+    return this.blobs.presignedReadUrl(digest, REDIRECT_EXPIRY_SECONDS);
+  }
+
   /** Unlinks the blob from this repository; the bytes go when garbage collection finds them unused. */
   async deleteBlob(name: string, digestText: string): Promise<void> {
     const digest = parseDigest(digestText);
@@ -193,8 +207,31 @@ export class Registry {
    * bytes received so far (out-of-order chunks are RANGE_INVALID, answered 416).
    */
   async appendUpload(name: string, id: string, body: Readable, range?: ChunkRange, contentLength?: number): Promise<UploadState> {
-    const upload = await this.findUpload(name, id);
-    return { id, size: await this.receiveChunk(id, upload.size, body, range, contentLength) };
+    await this.findUpload(name, id);
+    return this.withUploadLease(id, async (offset) => ({ id, size: await this.receiveChunk(id, offset, body, range, contentLength) }));
+  }
+
+  /**
+   * Runs `fn` holding the upload's writer lease in the database (renewed while it runs),
+   * so two processes or nodes never write or finish one upload at once. `fn` gets the
+   * size acknowledged at the moment the lease was taken.
+   */
+  private async withUploadLease<T>(id: string, fn: (offset: number) => Promise<T>): Promise<T> {
+    if (!(await this.metadata.leaseUpload(id, this.now(), this.leaseUntil()))) {
+      const current = await this.metadata.getUpload(id);
+      throw new RegistryError('UPLOAD_BUSY', 'another request is writing to this upload', { size: current?.size ?? 0 });
+    }
+    const renew = setInterval(() => {
+      this.metadata.renewUploadLease(id, this.leaseUntil()).catch((err: unknown) => this.log.warn({ err, upload: id }, 'could not renew upload lease'));
+    }, this.options.uploadLeaseMs / 3);
+    try {
+      const upload = await this.metadata.getUpload(id);
+      if (!upload) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry', { uuid: id });
+      return await fn(upload.size);
+    } finally {
+      clearInterval(renew);
+      await this.metadata.releaseUpload(id).catch((err: unknown) => this.log.warn({ err, upload: id }, 'could not release upload lease'));
+    }
   }
 
   private async receiveChunk(id: string, offset: number, body: Readable, range?: ChunkRange, contentLength?: number): Promise<number> {
@@ -216,48 +253,31 @@ export class Registry {
     return size;
   }
 
-  /**
-   * Writes at `offset`, hashing as it goes, and acknowledges the new size in the database.
-   * Unless the upload is private to this request, the writer holds the upload's lease in
-   * the database for the duration, so two processes or nodes never write it at once.
-   */
-  private async writeChunk(id: string, offset: number, body: Readable, opts: { shared: boolean } = { shared: true }): Promise<number> {
-    if (opts.shared && !(await this.metadata.leaseUpload(id, this.now(), this.leaseUntil()))) {
-      throw new RegistryError('UPLOAD_BUSY', 'another request is writing to this upload', { size: offset });
+  /** Writes at `offset`, hashing as it goes, and acknowledges the new size in the database. */
+  private async writeChunk(id: string, offset: number, body: Readable): Promise<number> {
+    let state = this.hashes.get(id);
+    if (state && state.size !== offset) {
+      this.hashes.delete(id);
+      state = undefined;
     }
-    const renew = opts.shared
-      ? setInterval(() => {
-          this.metadata.renewUploadLease(id, this.leaseUntil()).catch((err: unknown) => this.log.warn({ err, upload: id }, 'could not renew upload lease'));
-        }, this.options.uploadLeaseMs / 3)
-      : undefined;
+    if (!state && offset === 0) {
+      state = { hash: newHasher(DEFAULT_ALGORITHM), algorithm: DEFAULT_ALGORITHM, size: 0 };
+      this.hashes.set(id, state);
+    }
+    const hashing = state;
+    let size: number;
     try {
-      let state = this.hashes.get(id);
-      if (state && state.size !== offset) {
-        this.hashes.delete(id);
-        state = undefined;
-      }
-      if (!state && offset === 0) {
-        state = { hash: newHasher(DEFAULT_ALGORITHM), algorithm: DEFAULT_ALGORITHM, size: 0 };
-        this.hashes.set(id, state);
-      }
-      const hashing = state;
-      let size: number;
-      try {
-        size = await this.blobs.writeUpload(id, offset, body, hashing ? (chunk) => hashing.hash.update(chunk) : undefined);
-      } catch (err) {
-        this.hashes.delete(id);
-        throw err;
-      }
-      if (!(await this.metadata.advanceUpload(id, offset, size, this.now()))) {
-        this.hashes.delete(id);
-        throw new RegistryError('UPLOAD_BUSY', 'upload was modified concurrently', { size: offset });
-      }
-      if (hashing) hashing.size = size;
-      return size;
-    } finally {
-      if (renew) clearInterval(renew);
-      if (opts.shared) await this.metadata.releaseUpload(id).catch((err: unknown) => this.log.warn({ err, upload: id }, 'could not release upload lease'));
+      size = await this.blobs.writeUpload(id, offset, body, hashing ? (chunk) => hashing.hash.update(chunk) : undefined);
+    } catch (err) {
+      this.hashes.delete(id);
+      throw err;
     }
+    if (!(await this.metadata.advanceUpload(id, offset, size, this.now()))) {
+      this.hashes.delete(id);
+      throw new RegistryError('UPLOAD_BUSY', 'upload was modified concurrently', { size: offset });
+    }
+    if (hashing) hashing.size = size;
+    return size;
   }
 
   private leaseUntil(): string {
@@ -275,8 +295,10 @@ export class Registry {
   ): Promise<Digest> {
     const digest = parseDigest(digestText);
     const upload = await this.findUpload(name, id);
-    const size = finalChunk ? await this.receiveChunk(id, upload.size, finalChunk, range, contentLength) : upload.size;
-    return this.publish(upload.repository_id, id, size, digest);
+    return this.withUploadLease(id, async (offset) => {
+      const size = finalChunk ? await this.receiveChunk(id, offset, finalChunk, range, contentLength) : offset;
+      return this.publish(upload.repository_id, id, size, digest);
+    });
   }
 
   /** POST ?digest= with the whole blob as body. */
@@ -284,7 +306,8 @@ export class Registry {
     const digest = parseDigest(digestText);
     const { id, repositoryId } = await this.beginUpload(name);
     try {
-      const size = await this.writeChunk(id, 0, body, { shared: false });
+      // No lease: nobody else knows this upload's id.
+      const size = await this.writeChunk(id, 0, body);
       return await this.publish(repositoryId, id, size, digest);
     } catch (err) {
       await this.discardUpload(id);

@@ -90,7 +90,12 @@ export async function createWharf(config: Config, log: Logger = createLogger(con
   const registry = new Registry(
     metadata,
     blobs,
-    { autoCreateRepositories: config.autoCreateRepositories, uploadTtlMs: config.uploadTtlMs, uploadLeaseMs: config.uploadLeaseMs },
+    {
+      autoCreateRepositories: config.autoCreateRepositories,
+      uploadTtlMs: config.uploadTtlMs,
+      uploadLeaseMs: config.uploadLeaseMs,
+      redirectPulls: config.storageRedirect,
+    },
     log,
   );
   const access = config.auth === 'iam' ? await createAccessControl(config, metadata, log) : undefined;

@@ -100,3 +100,37 @@ describe.each(testDatabases())('Wharf on S3 storage (%s)', (database) => {
     expect(await s3.keys(`${prefix}/uploads/`)).toEqual([]);
   });
 });
+
+describe('pull redirects to presigned S3 URLs (storageRedirect)', () => {
+  let s3: TestS3;
+  let server: TestWharf;
+  beforeAll(async () => {
+    s3 = await startTestS3();
+    server = await startWharf({ config: { storageUrl: s3.url(), storageRedirect: true } });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await s3?.stop();
+  });
+
+  it('answers GET with 307 to a short-lived URL serving the blob, HEAD from the database, unknown blobs 404', async () => {
+    const client = new OciClient(server);
+    const data = randomBytes(2 * MiB + 5);
+    const digest = await client.pushBlob('s3/redirect', data);
+    const res = await fetch(`${server.url}/v2/s3/redirect/blobs/${digest}`, { redirect: 'manual' });
+    expect(res.status).toBe(307);
+    const location = res.headers.get('location')!;
+    expect(location).toMatch(/X-Amz-Expires=120/);
+    expect(location).toMatch(/X-Amz-Signature=/);
+    const direct = await fetch(location);
+    expect(direct.status).toBe(200);
+    expect(sha256(Buffer.from(await direct.arrayBuffer()))).toBe(digest);
+    // Clients that follow redirects (with Range) get the bytes.
+    const ranged = await fetch(`${server.url}/v2/s3/redirect/blobs/${digest}`, { headers: { range: 'bytes=0-9' } });
+    expect(Buffer.from(await ranged.arrayBuffer()).equals(data.subarray(0, 10))).toBe(true);
+    const head = await fetch(`${server.url}/v2/s3/redirect/blobs/${digest}`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-length')).toBe(String(data.length));
+    expect((await fetch(`${server.url}/v2/other/repo/blobs/${digest}`, { redirect: 'manual' })).status).toBe(404);
+  });
+});

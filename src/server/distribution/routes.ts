@@ -166,6 +166,8 @@ export async function distributionRoutes(app: FastifyInstance, opts: Distributio
 
   async function sendBlob(req: FastifyRequest, reply: FastifyReply, route: Extract<V2Route, { kind: 'blob' }>, withBody: boolean) {
     const { digest, size } = await registry.statBlob(route.name, route.digest);
+    const redirect = withBody ? await registry.blobRedirectUrl(digest) : null;
+    if (redirect) return reply.code(307).header('location', redirect).header('docker-content-digest', digest).header('content-length', '0').send();
     reply
       .header('docker-content-digest', digest)
       .header('etag', `"${digest}"`)
