@@ -15,7 +15,17 @@ export interface ManifestReference {
 }
 
 /** Either the stored manifest, or the references absent from the repository (and nothing written). */
-export type PutManifestResult = { manifest: ManifestRow; missing?: undefined } | { manifest?: undefined; missing: ManifestReference[] };
+/**
+ * The stored manifest; or the references absent from the repository; or `tagImmutable` when the
+ * tag names another manifest and the caller said it may not move. Nothing is written unless stored.
+ */
+export type PutManifestResult =
+  | { manifest: ManifestRow; missing?: undefined; tagImmutable?: undefined }
+  | { manifest?: undefined; missing: ManifestReference[]; tagImmutable?: undefined }
+  | { manifest?: undefined; missing?: undefined; tagImmutable: true };
+
+/** Thrown inside the putManifest transaction to roll it back when an immutable tag is taken. */
+class ImmutableTagTaken extends Error {}
 
 export type ReferrerRow = Pick<ManifestRow, 'digest' | 'media_type' | 'size' | 'artifact_type' | 'config_media_type' | 'annotations'>;
 
@@ -75,16 +85,6 @@ export class MetadataStore {
 
   // ---- blobs
 
-  /** The size of a blob linked to the repository, or undefined. */
-  async getLinkedBlob(repositoryId: number, digest: string): Promise<{ size: number } | undefined> {
-    return this.db
-      .selectFrom('repository_blobs as rb')
-      .innerJoin('blobs as b', 'b.digest', 'rb.digest')
-      .select('b.size')
-      .where('rb.repository_id', '=', repositoryId)
-      .where('rb.digest', '=', digest)
-      .executeTakeFirst();
-  }
 
   async getBlob(digest: string): Promise<{ size: number } | undefined> {
     return this.db.selectFrom('blobs').select('size').where('digest', '=', digest).executeTakeFirst();
@@ -215,6 +215,7 @@ export class MetadataStore {
     manifest: NewManifest,
     references: ManifestReference[],
     tag: string | undefined,
+    opts: { tagImmutable?: boolean } = {},
   ): Promise<PutManifestResult> {
     return this.db.transaction().execute(async (tx) => {
       const missing = await this.missingReferences(tx, repositoryId, references);
@@ -238,7 +239,17 @@ export class MetadataStore {
           .onConflict((oc) => oc.columns(['manifest_id', 'kind', 'digest']).doNothing())
           .execute();
       }
-      if (tag !== undefined) {
+      if (tag !== undefined && opts.tagImmutable) {
+        // Tag immutability: the tag may be created, or re-pushed with the same manifest, never moved.
+        // Insert-or-keep, then look: concurrent pushes of one new tag leave exactly one winner.
+        await tx
+          .insertInto('tags')
+          .values({ repository_id: repositoryId, name: tag, manifest_id: row.id, updated_at: manifest.pushed_at })
+          .onConflict((oc) => oc.columns(['repository_id', 'name']).doNothing())
+          .execute();
+        const current = await tx.selectFrom('tags').select('manifest_id').where('repository_id', '=', repositoryId).where('name', '=', tag).executeTakeFirst();
+        if (current && Number(current.manifest_id) !== Number(row.id)) throw new ImmutableTagTaken();
+      } else if (tag !== undefined) {
         await tx
           .insertInto('tags')
           .values({ repository_id: repositoryId, name: tag, manifest_id: row.id, updated_at: manifest.pushed_at })
@@ -246,6 +257,9 @@ export class MetadataStore {
           .execute();
       }
       return { manifest: row };
+    }).catch((err: unknown) => {
+      if (err instanceof ImmutableTagTaken) return { tagImmutable: true as const };
+      throw err;
     });
   }
 
@@ -286,37 +300,31 @@ export class MetadataStore {
     return missing;
   }
 
-  async getManifestByDigest(repositoryId: number, digest: string): Promise<ManifestRow | undefined> {
-    return this.db
-      .selectFrom('manifests')
-      .selectAll()
-      .where('repository_id', '=', repositoryId)
-      .where('digest', '=', digest)
-      .executeTakeFirst();
-  }
 
-  async getManifestByTag(repositoryId: number, tag: string): Promise<ManifestRow | undefined> {
-    return this.db
-      .selectFrom('tags as t')
-      .innerJoin('manifests as m', 'm.id', 't.manifest_id')
-      .selectAll('m')
-      .where('t.repository_id', '=', repositoryId)
-      .where('t.name', '=', tag)
-      .executeTakeFirst();
-  }
 
-  /** Headers-only lookup for HEAD: no payload read. */
-  async headManifest(repositoryId: number, by: { tag: string } | { digest: string }) {
+  /** A manifest by repository name and tag or digest, in one query; the payload only when asked for. */
+  async findManifest(
+    repositoryName: string,
+    by: { tag: string } | { digest: string },
+    opts: { withPayload: boolean },
+  ): Promise<(Pick<ManifestRow, 'id' | 'digest' | 'media_type' | 'size' | 'subject_digest'> & { payload?: Buffer }) | undefined> {
+    const columns = ['m.id', 'm.digest', 'm.media_type', 'm.size', 'm.subject_digest'] as const;
     const base =
       'tag' in by
         ? this.db
             .selectFrom('tags as t')
+            .innerJoin('repositories as r', 'r.id', 't.repository_id')
             .innerJoin('manifests as m', 'm.id', 't.manifest_id')
-            .where('t.repository_id', '=', repositoryId)
+            .where('r.name', '=', repositoryName)
             .where('t.name', '=', by.tag)
-        : this.db.selectFrom('manifests as m').where('m.repository_id', '=', repositoryId).where('m.digest', '=', by.digest);
-    return base.select(['m.id', 'm.digest', 'm.media_type', 'm.size', 'm.subject_digest']).executeTakeFirst();
+        : this.db
+            .selectFrom('manifests as m')
+            .innerJoin('repositories as r', 'r.id', 'm.repository_id')
+            .where('r.name', '=', repositoryName)
+            .where('m.digest', '=', by.digest);
+    return opts.withPayload ? base.select([...columns, 'm.payload']).executeTakeFirst() : base.select(columns).executeTakeFirst();
   }
+
 
   async deleteTag(repositoryId: number, tag: string): Promise<boolean> {
     const res = await this.db.deleteFrom('tags').where('repository_id', '=', repositoryId).where('name', '=', tag).executeTakeFirst();

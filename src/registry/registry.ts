@@ -9,6 +9,7 @@ import { RegistryError } from './errors.js';
 import { MAX_MANIFEST_BYTES, parseManifest } from './manifest.js';
 import { validateRepositoryName, validateTag } from './names.js';
 import { PullRecorder } from './pull-recorder.js';
+import { immutableTagMessage, isTagImmutable, tagMutabilityOf } from './tag-mutability.js';
 
 export interface RegistryOptions {
   /** Create a repository on its first push (true) or require it to exist (ECR's behaviour). */
@@ -27,6 +28,12 @@ const REDIRECT_EXPIRY_SECONDS = 120;
 export interface UploadState {
   id: string;
   /** Bytes received so far. */
+  size: number;
+}
+
+export interface BlobStat {
+  repository: string;
+  digest: Digest;
   size: number;
 }
 
@@ -105,21 +112,25 @@ export class Registry {
 
   // ---- blobs
 
-  async statBlob(name: string, digestText: string): Promise<{ digest: Digest; size: number }> {
+  /** The blob as linked to this repository: its digest and size (one query on the hot path). */
+  async statBlob(name: string, digestText: string): Promise<BlobStat> {
     const digest = parseDigest(digestText);
-    const repo = await this.repository(name);
-    const blob = await this.metadata.getLinkedBlob(repo.id, digest);
-    if (!blob) throw new RegistryError('BLOB_UNKNOWN', 'blob unknown to registry', { digest });
-    return { digest, size: blob.size };
+    validateRepositoryName(name);
+    const blob = await this.metadata.findBlobInRepository(name, digest);
+    if (!blob) {
+      await this.repository(name); // NAME_UNKNOWN when the repository itself is missing
+      throw new RegistryError('BLOB_UNKNOWN', 'blob unknown to registry', { digest });
+    }
+    return { repository: name, digest, size: blob.size };
   }
 
-  async openBlob(name: string, digestText: string, range?: ByteRange): Promise<Readable> {
-    const { digest } = await this.statBlob(name, digestText);
+  /** Streams a blob that statBlob found, without looking it up again. */
+  async openBlob(stat: BlobStat, range?: ByteRange): Promise<Readable> {
     try {
-      return await this.blobs.read(digest, range);
+      return await this.blobs.read(stat.digest, range);
     } catch (err) {
-      this.log.error({ err, digest, repository: name }, 'blob recorded in metadata but unreadable in storage');
-      throw new RegistryError('BLOB_UNKNOWN', 'blob unknown to registry', { digest });
+      this.log.error({ err, digest: stat.digest, repository: stat.repository }, 'blob recorded in metadata but unreadable in storage');
+      throw new RegistryError('BLOB_UNKNOWN', 'blob unknown to registry', { digest: stat.digest });
     }
   }
 
@@ -408,7 +419,9 @@ export class Registry {
       },
       parsed.references,
       'tag' in ref ? ref.tag : undefined,
+      { tagImmutable: 'tag' in ref && isTagImmutable(tagMutabilityOf(repo), ref.tag) },
     );
+    if (result.tagImmutable && 'tag' in ref) throw new RegistryError('TAG_IMMUTABLE', immutableTagMessage(name, ref.tag), { tag: ref.tag });
     if (result.missing) {
       const blob = result.missing.find((m) => m.kind === 'blob');
       if (blob) throw new RegistryError('MANIFEST_BLOB_UNKNOWN', 'manifest references a blob unknown to this repository', { digest: blob.digest });
@@ -420,14 +433,13 @@ export class Registry {
 
   async getManifest(name: string, reference: string, opts: { withPayload: boolean }): Promise<StoredManifest> {
     const ref = this.parseReference(reference);
-    const repo = await this.repository(name);
-    const row: Pick<ManifestRow, 'id' | 'digest' | 'media_type' | 'size' | 'subject_digest'> & { payload?: Buffer } | undefined =
-      opts.withPayload
-        ? 'tag' in ref
-          ? await this.metadata.getManifestByTag(repo.id, ref.tag)
-          : await this.metadata.getManifestByDigest(repo.id, ref.digest)
-        : await this.metadata.headManifest(repo.id, ref);
-    if (!row) throw new RegistryError('MANIFEST_UNKNOWN', 'manifest unknown to registry', 'tag' in ref ? { tag: ref.tag } : { digest: ref.digest });
+    validateRepositoryName(name);
+    // One query on the hot path; the repository is looked up only to tell which error applies.
+    const row = await this.metadata.findManifest(name, ref, opts);
+    if (!row) {
+      await this.repository(name);
+      throw new RegistryError('MANIFEST_UNKNOWN', 'manifest unknown to registry', 'tag' in ref ? { tag: ref.tag } : { digest: ref.digest });
+    }
     if (opts.withPayload) this.pulls.record(row.id);
     return {
       id: row.id,

@@ -165,7 +165,8 @@ export async function distributionRoutes(app: FastifyInstance, opts: Distributio
   };
 
   async function sendBlob(req: FastifyRequest, reply: FastifyReply, route: Extract<V2Route, { kind: 'blob' }>, withBody: boolean) {
-    const { digest, size } = await registry.statBlob(route.name, route.digest);
+    const stat = await registry.statBlob(route.name, route.digest);
+    const { digest, size } = stat;
     const redirect = withBody ? await registry.blobRedirectUrl(digest) : null;
     if (redirect) return reply.code(307).header('location', redirect).header('docker-content-digest', digest).header('content-length', '0').send();
     reply
@@ -185,7 +186,7 @@ export async function distributionRoutes(app: FastifyInstance, opts: Distributio
       reply.header('content-length', String(size));
     }
     if (!withBody) return reply.send();
-    return reply.send(await registry.openBlob(route.name, digest, range ?? undefined));
+    return reply.send(await registry.openBlob(stat, range ?? undefined));
   }
 
   async function sendManifest(req: FastifyRequest, reply: FastifyReply, route: Extract<V2Route, { kind: 'manifest' }>, withBody: boolean) {
