@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { Database } from './schema.js';
 
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -12,6 +12,12 @@ export interface Connection {
   description: string;
   /** PostgreSQL schema the tables live in, when not the default search path. */
   schema?: string;
+  /**
+   * Runs `fn` in a transaction that intends to write. On SQLite it takes the write lock at
+   * BEGIN (IMMEDIATE): a deferred transaction that reads and then writes while another
+   * process commits can only fail, and several processes share one SQLite file in cluster mode.
+   */
+  writeTransaction<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -45,6 +51,19 @@ async function connectSqlite(path: string): Promise<Connection> {
     db,
     dialect: 'sqlite',
     description: `sqlite:${file}`,
+    writeTransaction: (fn) =>
+      // connection(): the single SQLite connection, held (Kysely's mutex) until fn settles.
+      db.connection().execute(async (conn) => {
+        await sql`begin immediate`.execute(conn);
+        try {
+          const result = await fn(conn);
+          await sql`commit`.execute(conn);
+          return result;
+        } catch (err) {
+          await sql`rollback`.execute(conn).catch(() => undefined);
+          throw err;
+        }
+      }),
     async close() {
       await db.destroy();
     },
@@ -107,6 +126,7 @@ async function connectPostgres(rawUrl: string): Promise<Connection> {
     db,
     dialect: 'postgres',
     description: redact(rawUrl),
+    writeTransaction: (fn) => db.transaction().execute(fn),
     ...(schema ? { schema } : {}),
     async close() {
       await db.destroy();

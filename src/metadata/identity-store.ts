@@ -21,7 +21,7 @@ export interface AuditEvent {
 export class IdentityStore {
   private readonly db: Kysely<Database>;
 
-  constructor(connection: Connection) {
+  constructor(private readonly connection: Connection) {
     this.db = connection.db;
   }
 
@@ -59,7 +59,7 @@ export class IdentityStore {
   }
 
   async deleteUser(userId: string): Promise<boolean> {
-    return this.db.transaction().execute(async (tx) => {
+    return this.connection.writeTransaction(async (tx) => {
       await tx.deleteFrom('inline_policies').where('principal_kind', '=', 'user').where('principal_id', '=', userId).execute();
       await tx.deleteFrom('policy_attachments').where('principal_kind', '=', 'user').where('principal_id', '=', userId).execute();
       await tx.deleteFrom('access_keys').where('user_id', '=', userId).execute();
@@ -82,7 +82,7 @@ export class IdentityStore {
   }
 
   async deleteGroup(groupId: string): Promise<boolean> {
-    return this.db.transaction().execute(async (tx) => {
+    return this.connection.writeTransaction(async (tx) => {
       await tx.deleteFrom('inline_policies').where('principal_kind', '=', 'group').where('principal_id', '=', groupId).execute();
       await tx.deleteFrom('policy_attachments').where('principal_kind', '=', 'group').where('principal_id', '=', groupId).execute();
       await tx.deleteFrom('group_members').where('group_id', '=', groupId).execute();

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Connection, SqlDialectName } from './connect.js';
 import { migrateToLatest } from './migrations.js';
 import type { Database, ManifestRow, NewManifest, Repository, Upload } from './schema.js';
@@ -103,7 +103,7 @@ export class MetadataStore {
 
   /** Records a blob (if new) and links it to the repository, atomically. */
   async linkBlob(repositoryId: number, digest: string, size: number, now: string): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
+    await this.connection.writeTransaction(async (tx) => {
       await tx
         .insertInto('blobs')
         .values({ digest, size, created_at: now })
@@ -158,8 +158,9 @@ export class MetadataStore {
     return Number(res.numUpdatedRows) === 1;
   }
 
+  /** Extends a lease still held; never re-takes one that was released meanwhile. */
   async renewUploadLease(id: string, until: string): Promise<void> {
-    await this.db.updateTable('uploads').set({ locked_until: until }).where('id', '=', id).execute();
+    await this.db.updateTable('uploads').set({ locked_until: until }).where('id', '=', id).where('locked_until', 'is not', null).execute();
   }
 
   /** Drops every writer lease: only safe when no other process can be writing (single-machine start-up). */
@@ -176,11 +177,14 @@ export class MetadataStore {
     return this.db.selectFrom('uploads').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
-  /** Moves the acknowledged size forward only if nobody else did first. */
+  /**
+   * Moves the acknowledged size forward only if nobody else did first, and gives up the
+   * writer lease in the same statement: the next chunk may come at once, from any node.
+   */
   async advanceUpload(id: string, fromSize: number, toSize: number, now: string): Promise<boolean> {
     const res = await this.db
       .updateTable('uploads')
-      .set({ size: toSize, updated_at: now })
+      .set({ size: toSize, updated_at: now, locked_until: null })
       .where('id', '=', id)
       .where('size', '=', fromSize)
       .executeTakeFirst();
@@ -217,7 +221,7 @@ export class MetadataStore {
     tag: string | undefined,
     opts: { tagImmutable?: boolean } = {},
   ): Promise<PutManifestResult> {
-    return this.db.transaction().execute(async (tx) => {
+    return this.connection.writeTransaction(async (tx) => {
       const missing = await this.missingReferences(tx, repositoryId, references);
       if (missing.length > 0) return { missing };
 
@@ -264,7 +268,7 @@ export class MetadataStore {
   }
 
   private async missingReferences(
-    tx: Transaction<Database>,
+    tx: Kysely<Database>,
     repositoryId: number,
     references: ManifestReference[],
   ): Promise<ManifestReference[]> {
@@ -333,7 +337,7 @@ export class MetadataStore {
 
   /** Deletes a manifest with its tags and references. */
   async deleteManifest(repositoryId: number, digest: string): Promise<boolean> {
-    return this.db.transaction().execute(async (tx) => {
+    return this.connection.writeTransaction(async (tx) => {
       const row = await tx
         .selectFrom('manifests')
         .select('id')
@@ -369,7 +373,7 @@ export class MetadataStore {
   /** Batched pull times: one statement per manifest, in one transaction. */
   async recordPulls(pulls: Map<number, string>): Promise<void> {
     if (pulls.size === 0) return;
-    await this.db.transaction().execute(async (tx) => {
+    await this.connection.writeTransaction(async (tx) => {
       for (const [id, at] of pulls) {
         await tx.updateTable('manifests').set({ last_pulled_at: at }).where('id', '=', id).execute();
       }

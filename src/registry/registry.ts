@@ -238,10 +238,13 @@ export class Registry {
     try {
       const upload = await this.metadata.getUpload(id);
       if (!upload) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry', { uuid: id });
+      // Success releases the lease with the size it acknowledges (advanceUpload) or the row itself goes (publish).
       return await fn(upload.size);
+    } catch (err) {
+      await this.metadata.releaseUpload(id).catch((e: unknown) => this.log.warn({ err: e, upload: id }, 'could not release upload lease'));
+      throw err;
     } finally {
       clearInterval(renew);
-      await this.metadata.releaseUpload(id).catch((err: unknown) => this.log.warn({ err, upload: id }, 'could not release upload lease'));
     }
   }
 

@@ -50,4 +50,41 @@ describe('cluster mode', () => {
       await rm(dataDir, { recursive: true, force: true });
     }
   });
+
+  it('keeps up with concurrent writes from both workers to one SQLite file', { timeout: 120_000 }, async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'wharf-cluster-'));
+    const server = await spawnWharf({ dataDir, flags: ['--workers', '2'] });
+    try {
+      const config = Buffer.from('{}');
+      await send(`${server.url}/v2/cluster/tags/blobs/uploads/?digest=${sha256(config)}`, 'POST', config);
+      const put = async (client: number, i: number) => {
+        const manifest = Buffer.from(
+          JSON.stringify({
+            schemaVersion: 2,
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+            layers: [],
+            annotations: { client: String(client), i: String(i) },
+          }),
+        );
+        // New connections, so both workers take writes.
+        return (await send(`${server.url}/v2/cluster/tags/manifests/c${client}-${i}`, 'PUT', manifest, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' })).status;
+      };
+      const statuses = await Promise.all(
+        Array.from({ length: 16 }, async (_, client) => {
+          const out: number[] = [];
+          for (let i = 0; i < 20; i++) out.push(await put(client, i));
+          return out;
+        }),
+      );
+      expect(statuses.flat().filter((s) => s !== 201)).toEqual([]);
+      const tags = JSON.parse((await send(`${server.url}/v2/cluster/tags/tags/list`, 'GET')).body.toString()) as { tags: string[] };
+      expect(tags.tags).toHaveLength(320);
+      // Before writes took the lock at BEGIN, deferred transactions in two processes timed out here.
+      expect(server.output()).not.toContain('database is locked');
+    } finally {
+      await server.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
 });
