@@ -53,7 +53,7 @@ export class FsBlobStore implements BlobStore {
     // Open first so a missing file is an error here, not mid-response.
     const handle = await open(path, 'r');
     // The stream owns the handle and closes it when done or destroyed.
-    return handle.createReadStream({ start: range?.start, end: range?.end, highWaterMark: 256 * 1024 });
+    return handle.createReadStream({ start: range?.start, end: range?.end, highWaterMark: 2 * 1024 * 1024 });
   }
 
   async delete(digest: BlobDigest): Promise<void> {
