@@ -8,10 +8,22 @@ import { dirname } from 'node:path';
  * AES-256-GCM under the master key, stored as `v1$iv$tag$ciphertext` (base64url).
  */
 
-const SCRYPT = { N: 2 ** 15, r: 8, p: 1, keyLength: 32, maxmem: 64 * 1024 * 1024 };
+// N=2^14, r=8: 16 MiB and ~40 ms per hash. Hashes record their parameters, so they can be raised later.
+const SCRYPT = { N: 2 ** 14, r: 8, p: 1, keyLength: 32, maxmem: 64 * 1024 * 1024 };
+/** scrypt runs at most this many at once: each holds 128*N*r bytes, and sign-in floods must not add up. */
+const MAX_CONCURRENT_SCRYPT = 2;
+let running = 0;
+const waiting: (() => void)[] = [];
 
-function scryptAsync(password: string, salt: Buffer, keyLength: number, options: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => scrypt(password, salt, keyLength, options, (err, key) => (err ? reject(err) : resolve(key))));
+async function scryptAsync(password: string, salt: Buffer, keyLength: number, options: ScryptOptions): Promise<Buffer> {
+  if (running >= MAX_CONCURRENT_SCRYPT) await new Promise<void>((resolve) => waiting.push(resolve));
+  running++;
+  try {
+    return await new Promise((resolve, reject) => scrypt(password, salt, keyLength, options, (err, key) => (err ? reject(err) : resolve(key))));
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
 }
 
 export async function hashPassword(password: string): Promise<string> {
