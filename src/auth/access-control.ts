@@ -326,4 +326,4 @@ interface RepositoryAccess {
 }
 
 // A real scrypt hash of a random password, so unknown users cost the same as known ones.
-const DUMMY_HASH = 'scrypt$32768$8$1$c2FsdHNhbHRzYWx0c2FsdA$W1m6x0kJQe1sF2pQ8S6oK2m9nQ7Yt3Vb5Xc4Zr8Lk0A';
+const DUMMY_HASH = 'scrypt$16384$8$1$c2FsdHNhbHRzYWx0c2FsdA$W1m6x0kJQe1sF2pQ8S6oK2m9nQ7Yt3Vb5Xc4Zr8Lk0A';
