@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { serveCommand } from './serve.js';
 import { identityCommands } from './admin.js';
+import { addEcrCommands } from './ecr-commands.js';
 
 const program = new Command()
   .name('wharf')
@@ -11,5 +12,6 @@ const program = new Command()
 
 program.addCommand(serveCommand());
 for (const command of identityCommands()) program.addCommand(command);
+addEcrCommands(program);
 
 await program.parseAsync(process.argv);

@@ -213,6 +213,19 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
         await db.schema.createIndex('audit_events_at').on('audit_events').column('at').execute();
       },
     },
+    '0004_repository_settings': {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see 0001
+      async up(db: Kysely<any>) {
+        // ECR repository settings; repositories created by a push get ECR's defaults.
+        await db.schema.alterTable('repositories').addColumn('tag_mutability', 'text', (c) => c.notNull().defaultTo('MUTABLE')).execute();
+        await db.schema.alterTable('repositories').addColumn('tag_mutability_exclusions', 'text').execute();
+        await db.schema.alterTable('repositories').addColumn('scan_on_push', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema.alterTable('repositories').addColumn('encryption_type', 'text', (c) => c.notNull().defaultTo('AES256')).execute();
+        await db.schema.alterTable('repositories').addColumn('kms_key', 'text').execute();
+        // DescribeImages and ListImages page through a repository's manifests in id order.
+        await db.schema.createIndex('manifests_repository_id').on('manifests').columns(['repository_id', 'id']).execute();
+      },
+    },
   };
 }
 

@@ -13,6 +13,15 @@ export interface RepositoriesTable {
   policy: string | null;
   /** JSON object of resource tags (ecr:ResourceTag/* in conditions). */
   resource_tags: string | null;
+  /** ECR imageTagMutability: MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, MUTABLE_WITH_EXCLUSION. */
+  tag_mutability: Generated<string>;
+  /** JSON array of ECR exclusion filters (`[{"filterType":"WILDCARD","filter":"dev-*"}]`), for the *_WITH_EXCLUSION settings. */
+  tag_mutability_exclusions: string | null;
+  /** ECR imageScanningConfiguration.scanOnPush, 0 or 1. */
+  scan_on_push: Generated<number>;
+  /** ECR encryptionConfiguration: AES256, KMS or KMS_DSSE, and the KMS key when given. */
+  encryption_type: Generated<string>;
+  kms_key: string | null;
 }
 
 export interface BlobsTable {

@@ -14,6 +14,7 @@ import { TokenService } from '../auth/tokens.js';
 import { IdentityStore } from '../metadata/identity-store.js';
 import { V2Gate } from './distribution/gate.js';
 import { distributionRoutes } from './distribution/routes.js';
+import { ecrApiRoutes } from './ecr-api/routes.js';
 import { tokenRoutes } from './token/routes.js';
 import { healthRoutes } from './health.js';
 import { insecureCredentialsGuard, prepareTransport } from './tls.js';
@@ -132,7 +133,8 @@ export async function createWharf(config: Config, log: Logger = createLogger(con
   app.addHook('onResponse', async (req, reply) => {
     if (reply.statusCode === 200 && (req.url === '/healthz' || req.url === '/readyz')) return;
     req.log.info(
-      { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, remote: req.ip },
+      // GetDownloadUrlForLayer URLs carry a registry token in `token=`: never logged.
+      { method: req.method, url: req.url.replace(/([?&]token=)[^&]*/, '$1[redacted]'), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, remote: req.ip },
       'request',
     );
   });
@@ -145,6 +147,8 @@ export async function createWharf(config: Config, log: Logger = createLogger(con
     publicUrl: config.publicUrl,
     ...(access ? { gate: new V2Gate(access, config.publicUrl) } : {}),
   });
+  // The ECR API on POST /; with auth: none it answers every call with an explanation.
+  await app.register(ecrApiRoutes, { registry, publicUrl: config.publicUrl, ...(access ? { access } : {}) });
 
   await jobs.start();
 

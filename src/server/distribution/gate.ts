@@ -4,7 +4,7 @@ import type { AccessEntry } from '../../auth/tokens.js';
 import { RegistryError } from '../../registry/errors.js';
 import { basicCredentials, bearerToken, externalBase, requestContext } from '../auth-http.js';
 import { CATALOG_ACTION, MOUNT_SOURCE_ACTION, V2_ACTIONS, type DockerAction } from './actions.js';
-import type { V2Route } from './paths.js';
+import { matchV2, splitUrl, type V2Route } from './paths.js';
 
 /** Who is calling and what their credentials allow; `scope: 'all'` for Basic and anonymous callers. */
 export interface Caller {
@@ -25,7 +25,8 @@ export class V2Gate {
 
   async identify(req: FastifyRequest, reply: FastifyReply): Promise<Caller> {
     const header = req.headers.authorization;
-    const token = bearerToken(header);
+    // ECR's GetDownloadUrlForLayer hands out blob URLs carrying a registry token in `?token=`.
+    const token = bearerToken(header) ?? (header === undefined ? blobUrlToken(req) : null);
     if (token) {
       try {
         const { subject, access } = await this.access.tokens.verifyRegistryToken(token);
@@ -104,6 +105,14 @@ export class V2Gate {
     if (error) parts.push(`error="${error}"`);
     reply.header('www-authenticate', `Bearer ${parts.join(',')}`);
   }
+}
+
+/** `?token=` on a blob GET or HEAD (and only there): the download URLs of the ECR API. */
+function blobUrlToken(req: FastifyRequest): string | null {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return null;
+  const { path, query } = splitUrl(req.raw.url ?? '/');
+  const token = query.get('token');
+  return token && matchV2(path).kind === 'blob' ? token : null;
 }
 
 function scopeAllows(scope: Caller['scope'], repository: string, anyOf: DockerAction[]): boolean {

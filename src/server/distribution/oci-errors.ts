@@ -25,6 +25,20 @@ const WIRE: Record<RegistryErrorCode, { code: string; status: number }> = {
   PAGINATION_INVALID: { code: 'PAGINATION_NUMBER_INVALID', status: 400 },
   NOT_FOUND: { code: 'NOT_FOUND', status: 404 },
   INTERNAL: { code: 'UNKNOWN', status: 500 },
+  TAG_IMMUTABLE: { code: 'TAG_INVALID', status: 400 },
+  // ECR API codes no /v2 request produces; mapped for completeness.
+  REPOSITORY_ALREADY_EXISTS: { code: 'DENIED', status: 409 },
+  REPOSITORY_NOT_EMPTY: { code: 'DENIED', status: 409 },
+  IMAGE_ALREADY_EXISTS: { code: 'MANIFEST_INVALID', status: 409 },
+  IMAGE_DIGEST_MISMATCH: { code: 'DIGEST_INVALID', status: 400 },
+  LAYER_INVALID: { code: 'DIGEST_INVALID', status: 400 },
+  LAYER_ALREADY_EXISTS: { code: 'BLOB_UPLOAD_INVALID', status: 409 },
+  UPLOAD_EMPTY: { code: 'BLOB_UPLOAD_INVALID', status: 400 },
+  REPOSITORY_POLICY_NOT_FOUND: { code: 'NOT_FOUND', status: 404 },
+  REGISTRY_POLICY_NOT_FOUND: { code: 'NOT_FOUND', status: 404 },
+  PARAMETER_INVALID: { code: 'UNSUPPORTED', status: 400 },
+  RESOURCE_TAG_INVALID: { code: 'UNSUPPORTED', status: 400 },
+  TOO_MANY_TAGS: { code: 'UNSUPPORTED', status: 400 },
 };
 
 export function wireError(code: RegistryErrorCode): { code: string; status: number } {
