@@ -194,7 +194,9 @@ export class AccessControl {
    */
   async decide(principal: Principal, action: string, repository: string | null, ctx: RequestContext): Promise<Decision> {
     const repo = repository === null ? null : await this.repositoryAccess(repository);
-    const resource = repository === null ? `arn:aws:ecr:${this.account.region}:${this.account.accountId}:repository/*` : this.repositoryArn(repository);
+    // Registry-wide actions (GetAuthorizationToken, registry policy, ...) are on resource "*", as in AWS:
+    // a grant on repository/* must not reach them.
+    const resource = repository === null ? '*' : this.repositoryArn(repository);
     const identityPolicies = principal.kind === 'user' && principal.userId ? await this.identityPolicies(principal.userId) : [];
     const registryPolicy = await this.registryPolicy();
     const result = evaluate(

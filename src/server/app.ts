@@ -134,7 +134,15 @@ export async function createWharf(config: Config, log: Logger = createLogger(con
     if (reply.statusCode === 200 && (req.url === '/healthz' || req.url === '/readyz')) return;
     req.log.info(
       // GetDownloadUrlForLayer URLs carry a registry token in `token=`: never logged.
-      { method: req.method, url: req.url.replace(/([?&]token=)[^&]*/, '$1[redacted]'), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, remote: req.ip },
+      {
+        method: req.method,
+        url: req.url.replace(/([?&]token=)[^&]*/, '$1[redacted]'),
+        // ECR API calls all go to POST /: the operation is what tells them apart.
+        ...(typeof req.headers['x-amz-target'] === 'string' ? { target: req.headers['x-amz-target'].split('.').pop() } : {}),
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        remote: req.ip,
+      },
       'request',
     );
   });

@@ -373,6 +373,14 @@ async function guardCredentials(app: FastifyInstance, opts: InsecureCredentialsO
     req.log.warn({ remote: req.ip, url: req.url }, 'refused credentials sent over plain HTTP');
     // Do not read (or wait for) the body of a refused request.
     if (req.raw.httpVersionMajor === 1) reply.header('connection', 'close');
+    // Each surface in its own error format, so its clients show the message.
+    if (req.headers['x-amz-target'] !== undefined) {
+      return reply
+        .code(400)
+        .header('content-type', 'application/x-amz-json-1.1')
+        .header('x-amzn-errortype', 'AccessDeniedException')
+        .send(JSON.stringify({ __type: 'AccessDeniedException', message: REFUSED }));
+    }
     const body = /^\/v2(\/|$|\?)/.test(req.url) ? { errors: [{ code: 'DENIED', message: REFUSED }] } : { error: 'INSECURE_CREDENTIALS', message: REFUSED };
     return reply.code(400).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
   });

@@ -251,6 +251,19 @@ describe.each(testDatabases())('IAM on /v2 (%s)', (database) => {
     expect((await fetch(`${url}/v2/mine/img/blobs/${layer}`, { method: 'HEAD', headers: { authorization: pusher } })).status).toBe(404);
   });
 
+  it('registry-wide actions are on resource "*": a grant on repository/* does not reach them', async () => {
+    const user = await createUser('repo-admin', 'repo-admin-password', {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 'ecr:*', Resource: 'arn:aws:ecr:*:*:repository/*' }],
+    });
+    const access = server.wharf.access!;
+    const principal = access.principalOf(user, 'password');
+    const ctx = { sourceIp: '127.0.0.1', secureTransport: false };
+    expect((await access.decide(principal, 'ecr:PutImage', 'any/repo', ctx)).allowed).toBe(true);
+    expect((await access.decide(principal, 'ecr:GetAuthorizationToken', null, ctx)).allowed).toBe(false);
+    expect((await access.decide(principal, 'ecr:PutRegistryPolicy', null, ctx)).allowed).toBe(false);
+  });
+
   it('inactive access keys and deleted users stop working', async () => {
     const user = await createUser('temp', 'temp-password-123', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] });
     const identity = server.wharf.access!.identity;
