@@ -78,8 +78,8 @@ describe.each(testDatabases())('crash consistency on %s', (database) => {
     const resume = () =>
       fetch(`${second.url}${location}`, { method: 'PATCH', body: chunk2, headers: { 'content-range': `${chunk1.length}-${blob.length - 1}` } });
     let resumed = await resume();
-    if (database === 'postgres') {
-      expect(resumed.status).toBe(416);
+    if (database === 'postgres' && resumed.status === 416) {
+      // Still within the dead writer's lease (unless the restart itself outlasted it): told where to resume.
       expect(resumed.headers.get('range')).toBe(`0-${chunk1.length - 1}`);
       const deadline = Date.now() + 10_000;
       while (resumed.status === 416 && Date.now() < deadline) {
