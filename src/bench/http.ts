@@ -18,6 +18,8 @@ export interface RequestOptions {
   body?: Buffer | string | Readable;
   /** Count the body's bytes but do not keep them (blob downloads). */
   discard?: boolean;
+  /** Fail when the connection is idle this long (default 60 s): a server that never answers must not hang the bench. */
+  idleTimeoutMs?: number;
 }
 
 export class HttpError extends Error {
@@ -36,6 +38,7 @@ export class RegistryClient {
   constructor(
     readonly base: string,
     maxSockets = 64,
+    readonly idleTimeoutMs = 60_000,
   ) {
     this.agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, scheduling: 'lifo' });
   }
@@ -70,6 +73,8 @@ export class RegistryClient {
         },
       );
       req.on('error', reject);
+      const idle = opts.idleTimeoutMs ?? this.idleTimeoutMs;
+      req.setTimeout(idle, () => req.destroy(new Error(`${opts.method ?? 'GET'} ${url.pathname}: no response for ${idle / 1000} s`)));
       if (body === undefined) req.end();
       else if (typeof body === 'string' || Buffer.isBuffer(body)) req.end(body);
       else {

@@ -5,7 +5,7 @@
 // when the previous response is complete, cycling through a list of requests; it records
 // every latency and reports exact percentiles.
 //
-//   node dist/bench/loadgen.js '<json LoadSpec>'   -> prints a JSON LoadResult
+//   node dist/bench/loadgen.js '<json LoadSpec>'   -> prints a JSON LoadResult ('-': the spec on stdin)
 import { spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -197,7 +197,9 @@ export async function generateLoad(spec: LoadSpec): Promise<LoadResult> {
 /** Runs the load generator in a child process (its own core), returns its result. */
 export function runLoadgen(spec: LoadSpec): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // The spec goes through stdin: thousands of request paths overflow an argv string (E2BIG).
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '-'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    child.stdin.end(JSON.stringify(spec));
     let out = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (d: string) => (out += d));
@@ -213,9 +215,16 @@ export function runLoadgen(spec: LoadSpec): Promise<LoadResult> {
   });
 }
 
+async function readSpec(arg: string): Promise<LoadSpec> {
+  if (arg !== '-') return JSON.parse(arg) as LoadSpec;
+  let text = '';
+  process.stdin.setEncoding('utf8');
+  for await (const chunk of process.stdin) text += chunk as string;
+  return JSON.parse(text) as LoadSpec;
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1] && process.argv[2]) {
-  const spec = JSON.parse(process.argv[2]) as LoadSpec;
-  generateLoad(spec).then(
+  readSpec(process.argv[2]).then(generateLoad).then(
     (result) => {
       process.stdout.write(JSON.stringify(result));
       process.exit(0);

@@ -181,7 +181,9 @@ async function main(): Promise<void> {
   };
   const onSignal = () => {
     log('interrupted: stopping the servers');
-    void stopAll().finally(() => process.exit(130));
+    void stopAll()
+      .then(() => rm(workDir, { recursive: true, force: true }))
+      .finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -192,6 +194,7 @@ async function main(): Promise<void> {
       const t = await startTarget(id, {
         workDir,
         log,
+        requestTimeoutMs: quick ? 8_000 : 60_000,
         ...(args['cpu-prof'] ? { cpuProfDir: args['cpu-prof'] } : {}),
         ...(args.wharf ? { wharfMain: args.wharf } : {}),
       });
@@ -276,11 +279,13 @@ npm run bench                              # full run (about 15 minutes), rewrit
 npm run bench -- --quick --no-write        # smoke run
 npm run bench -- --only manifest,tags --targets reference,wharf --repetitions 5
 npm run bench -- --only small --targets wharf --cpu-prof /tmp/prof --no-write
+npm run bench -- --wharf /path/to/other/checkout/dist/cli/main.js   # benchmark another build
 node dist/bench/profile.js /tmp/prof       # top self-time functions and files of those profiles
 \`\`\`
 
 How it measures: the reference runs Debian's shipped configuration (filesystem storage, in-memory
-blob descriptor cache) without auth, with the access log off; Wharf logs at \`warn\`. Blobs are
+blob descriptor cache) without auth, with the access log off; Wharf logs at \`warn\` and runs
+with \`WHARF_AUTH=none\` (no auth on either side: like for like). Blobs are
 AES-CTR keystream (incompressible), generated once into a cache directory with their digests and
 streamed from there. The client is node:http with keep-alive agents. Manifest GET rates come from
 wrk (\`-t2\`, \`--latency\`); HEAD rates from the bench's own load generator (\`dist/bench/loadgen.js\`,

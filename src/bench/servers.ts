@@ -46,6 +46,8 @@ export interface StartOptions {
   log: (msg: string) => void;
   /** Directory for `node --cpu-prof` profiles of Wharf (workers inherit the flag). */
   cpuProfDir?: string;
+  /** A request whose connection stays idle this long fails (default 60 s). */
+  requestTimeoutMs?: number;
   /** Wharf's cli/main.js to run (default: the one built next to this bench). */
   wharfMain?: string;
 }
@@ -87,7 +89,7 @@ async function startReference(opts: StartOptions): Promise<Target> {
   await writeFile(configPath, config);
   const logPath = join(dataDir, 'server.log');
   const child = spawnLogged(binary, ['serve', configPath], { cwd: dataDir, logPath, env: process.env });
-  return finishStart({ id: 'reference', child, port, dataDir, logPath, version, roles: () => [{ pid: child.pid!, role: 'registry' }] });
+  return finishStart({ id: 'reference', timeoutMs: opts.requestTimeoutMs, child, port, dataDir, logPath, version, roles: () => [{ pid: child.pid!, role: 'registry' }] });
 }
 
 async function startWharf(id: TargetId, workers: number, opts: StartOptions): Promise<Target> {
@@ -108,12 +110,15 @@ async function startWharf(id: TargetId, workers: number, opts: StartOptions): Pr
     ...(workers > 1 ? ['--workers', String(workers)] : []),
   ];
   // Embedded defaults: no WHARF_* from the caller's environment, and no wharf.yaml (cwd is fresh).
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WHARF_')));
+  // Access control off, as on the reference (which runs without auth): like for like. (The
+  // environment, not --auth: `serve` has no such flag yet, and older builds ignore the variable.)
+  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WHARF_'))), WHARF_AUTH: 'none' };
   const logPath = join(dataDir, 'server.log');
   const child = spawnLogged(process.execPath, args, { cwd: dataDir, logPath, env });
   const pkg = JSON.parse(readFileSync(resolve(dirname(main), '..', '..', 'package.json'), 'utf8')) as { version: string };
   const target = await finishStart({
     id,
+    timeoutMs: opts.requestTimeoutMs,
     child,
     port,
     dataDir,
@@ -147,6 +152,7 @@ function spawnLogged(cmd: string, args: string[], o: { cwd: string; logPath: str
 
 async function finishStart(s: {
   id: TargetId;
+  timeoutMs: number | undefined;
   child: ChildProcess;
   port: number;
   dataDir: string;
@@ -155,7 +161,7 @@ async function finishStart(s: {
   roles: () => { pid: number; role: string }[];
 }): Promise<Target> {
   const url = `http://127.0.0.1:${s.port}`;
-  const client = new RegistryClient(url);
+  const client = new RegistryClient(url, 64, s.timeoutMs ?? 60_000);
   let exited = false;
   const exit = new Promise<void>((r) => s.child.once('exit', () => ((exited = true), r())));
   const deadline = Date.now() + 30_000;
