@@ -31,6 +31,7 @@ export function serveCommand(): Command {
     .option(`${SETTINGS.autoCreateRepositories.flag} <bool>`, 'create repositories on first push (default true) [env WHARF_AUTO_CREATE_REPOSITORIES]')
     .option(`${SETTINGS.shutdownTimeout.flag} <duration>`, 'how long SIGTERM waits for in-flight requests (default 30s) [env WHARF_SHUTDOWN_TIMEOUT]')
     .option(`${SETTINGS.storageRedirect.flag} <bool>`, 'answer blob GETs with 307 to a short-lived presigned storage URL, where the storage offers one (S3) (default false) [env WHARF_STORAGE_REDIRECT]')
+    .addOption(new Option(`${SETTINGS.auth.flag} <mode>`, 'access control: iam (users, keys, policies) or none (trials only) (default iam) [env WHARF_AUTH]').choices(['iam', 'none']))
     .option(`${SETTINGS.uploadLease.flag} <duration>`, 'how long a crashed writer keeps its claim on an upload (default 20s) [env WHARF_UPLOAD_LEASE]')
     .option(`${SETTINGS.workers.flag} <n>`, 'processes to run on this machine, sharing the port (default 1) [env WHARF_WORKERS]')
     .option(`${SETTINGS.tlsCert.flag} <file>`, 'serve HTTPS (HTTP/2 and HTTP/1.1) with this PEM certificate (chain); reloaded when it changes [env WHARF_TLS_CERT]')

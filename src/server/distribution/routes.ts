@@ -270,7 +270,8 @@ export async function distributionRoutes(app: FastifyInstance, opts: Distributio
       return await handler(req, reply, route as never, query, caller);
     } catch (caught) {
       if (!isRegistryError(caught)) {
-        if (req.raw.destroyed || req.raw.aborted) {
+        // A request's stream is also 'destroyed' once its body has been read, so that alone proves nothing.
+        if (req.raw.aborted || (req.raw.destroyed && !req.raw.complete)) {
           // The client went away mid-body: nothing was acknowledged, nothing to answer.
           req.log.info({ reason: (caught as Error).message }, 'client disconnected during the request');
           return reply;
