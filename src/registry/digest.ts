@@ -24,16 +24,8 @@ export function parseDigest(value: string): Digest {
   return value as Digest;
 }
 
-export function isDigestLike(value: string): boolean {
-  return value.includes(':');
-}
-
 export function digestAlgorithm(digest: Digest): DigestAlgorithm {
   return digest.slice(0, digest.indexOf(':')) as DigestAlgorithm;
-}
-
-export function digestHex(digest: Digest): string {
-  return digest.slice(digest.indexOf(':') + 1);
 }
 
 export function newHasher(algorithm: DigestAlgorithm = 'sha256'): Hash {
