@@ -1,6 +1,5 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
@@ -12,7 +11,6 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
-  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
@@ -39,15 +37,6 @@ interface StagedPart {
   size: number;
 }
 
-interface Staging {
-  /** staged parts by start offset */
-  parts: Map<number, StagedPart>;
-  /** keys of commit manifests (`multipart/<uuid>`), each naming a multipart upload in flight */
-  manifests: string[];
-  /** every key under the upload's prefix */
-  keys: string[];
-}
-
 /** A slice of a staged part that belongs to the upload's first `size` bytes. */
 interface Segment {
   part: StagedPart;
@@ -65,7 +54,8 @@ interface CommitManifest {
  *   <prefix>/blobs/<alg>/<2 hex>/<hex>             committed blobs, written once
  *   <prefix>/uploads/<uuid>/parts/<16-digit offset> staged bytes of an upload, one object per
  *                                                  part (at most partSize), named by start offset
- *   <prefix>/uploads/<uuid>/multipart/<uuid>       a commit in flight: names its multipart upload
+ *   <prefix>/uploads/<uuid>/index                  the upload's staged parts, [start, size] each
+ *   <prefix>/uploads/<uuid>/multipart              a commit in flight: names its multipart upload
  *                                                  so an abort or a later commit can end it
  *
  * Every upload state lives in the bucket (plus the offset the caller's database vouches
@@ -73,7 +63,8 @@ interface CommitManifest {
  * through at most two part buffers (one filling, one uploading). Commit assembles the
  * final object with a multipart upload from server-side part copies of the staged
  * objects (re-uploading only runs of parts under 5 MiB), or one CopyObject/PutObject when
- * small. Nothing lists the bucket except an upload's own staging prefix.
+ * small. Nothing lists the bucket: every key a request touches is derived from a digest,
+ * an upload id, or the upload's index.
  */
 export class S3BlobStore implements BlobStore {
   readonly kind = 's3';
@@ -198,9 +189,7 @@ export class S3BlobStore implements BlobStore {
   // ---- uploads
 
   async writeUpload(uploadId: string, offset: number, source: Readable, onData?: (chunk: Buffer) => void): Promise<number> {
-    const prefix = this.uploadPrefix(uploadId);
-    const staging = await this.listStaging(prefix);
-    await this.truncateStaging(uploadId, staging, offset);
+    const kept = await this.truncateStaging(uploadId, offset);
 
     const partSize = this.partSize;
     // At most two part buffers: one fills from the source while the other uploads.
@@ -210,21 +199,23 @@ export class S3BlobStore implements BlobStore {
     let flushed = 0; // bytes of this write handed to part uploads
     let inflight: Promise<void> | undefined; // never rejects: failures land in `failure`
     let failure: { error: unknown } | undefined;
-    const written: string[] = [];
+    const written: StagedPart[] = [];
 
     const flush = async () => {
       if (!current || filled === 0) return;
+      // Parts go out strictly in order (the next starts once the last is stored), so what a
+      // dead writer leaves is always a chain from its offset that walkChain can follow.
       if (inflight) await inflight;
       if (failure) throw failure.error;
       const buffer = current;
       const body = buffer.subarray(0, filled);
-      const key = this.partKey(uploadId, offset + flushed);
-      written.push(key);
+      const part = { key: this.partKey(uploadId, offset + flushed), start: offset + flushed, size: filled };
+      written.push(part);
       flushed += filled;
       current = undefined;
       filled = 0;
       inflight = this.client
-        .send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: body.length, ContentType: 'application/octet-stream', ...this.encryption() }))
+        .send(new PutObjectCommand({ Bucket: this.bucket, Key: part.key, Body: body, ContentLength: body.length, ContentType: 'application/octet-stream', ...this.encryption() }))
         .then(
           () => {
             free.push(buffer);
@@ -254,75 +245,112 @@ export class S3BlobStore implements BlobStore {
       await flush();
       if (inflight) await inflight;
       if (failure) throw failure.error;
+      if (written.length > 0) await this.writeIndex(uploadId, [...kept, ...written]);
     } catch (err) {
       // Let the part upload in flight settle, then drop what this write staged: the database
       // never acknowledged it, and the next write at `offset` replaces it anyway.
       if (inflight) await inflight;
-      await this.deleteKeys(written).catch(() => undefined);
+      await this.deleteKeys(written.map((p) => p.key)).catch(() => undefined);
       throw err;
     }
     return offset + received;
   }
 
   async readUpload(uploadId: string, size: number): Promise<Readable> {
-    const prefix = this.uploadPrefix(uploadId);
+    this.uploadPrefix(uploadId);
     if (size === 0) return Readable.from([]);
-    const segments = this.segments(uploadId, await this.listStaging(prefix), size);
+    const segments = this.segments(uploadId, await this.stagedParts(uploadId, size), size);
     return Readable.from(this.streamSegments(segments), { objectMode: false });
   }
 
   async commitUpload(uploadId: string, size: number, digest: BlobDigest): Promise<void> {
-    const prefix = this.uploadPrefix(uploadId);
     const key = this.blobKey(digest);
     const existing = await this.headSize(key);
     // Content addressing: the same digest means the same bytes. A size that differs means a
     // damaged object, which the verified upload replaces.
     if (existing !== size) {
-      const staging = await this.listStaging(prefix);
-      const segments = this.segments(uploadId, staging, size);
+      const segments = this.segments(uploadId, await this.stagedParts(uploadId, size), size);
+      // A commit that died earlier may have left a multipart upload; its record is about to be replaced.
+      await this.endRecordedMultipart(uploadId);
       await this.assemble(uploadId, key, segments, size);
     }
-    await this.removeStaging(prefix);
+    await this.removeStaging(uploadId);
   }
 
   async abortUpload(uploadId: string): Promise<void> {
-    await this.removeStaging(this.uploadPrefix(uploadId));
+    await this.removeStaging(uploadId);
   }
 
   // ---- staging
+  //
+  // The bucket is never listed: an upload's parts are named in its index object, which
+  // each successful write replaces (writes to one upload are serialised by the caller's
+  // database lease), and a write that died before updating the index left a chain of
+  // parts from the offset it started at, which HEADs can follow because each part's
+  // size says where the next one starts.
 
-  private async listStaging(prefix: string): Promise<Staging> {
-    const staging: Staging = { parts: new Map(), manifests: [], keys: [] };
-    let token: string | undefined;
-    do {
-      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
-      for (const object of page.Contents ?? []) {
-        if (!object.Key) continue;
-        staging.keys.push(object.Key);
-        const rest = object.Key.slice(prefix.length);
-        const part = /^parts\/(\d{16})$/.exec(rest);
-        if (part) {
-          const start = Number(part[1]);
-          staging.parts.set(start, { key: object.Key, start, size: object.Size ?? 0 });
-        } else if (rest.startsWith('multipart/')) {
-          staging.manifests.push(object.Key);
-        }
-      }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-    return staging;
+  private indexKey(uploadId: string): string {
+    return `${this.uploadPrefix(uploadId)}index`;
+  }
+
+  private multipartKey(uploadId: string): string {
+    return `${this.uploadPrefix(uploadId)}multipart`;
+  }
+
+  private async readIndex(uploadId: string): Promise<StagedPart[]> {
+    const body = await this.readSmallObject(this.indexKey(uploadId));
+    if (body === null) return [];
+    const parsed = JSON.parse(body) as { parts?: unknown };
+    if (!Array.isArray(parsed.parts)) throw new Error(`upload ${uploadId} has a damaged index`);
+    return parsed.parts.map((entry: unknown) => {
+      const [start, size] = Array.isArray(entry) ? (entry as unknown[]) : [];
+      if (!Number.isSafeInteger(start) || !Number.isSafeInteger(size)) throw new Error(`upload ${uploadId} has a damaged index`);
+      return { key: this.partKey(uploadId, start as number), start: start as number, size: size as number };
+    });
+  }
+
+  private async writeIndex(uploadId: string, parts: StagedPart[]): Promise<void> {
+    const body = JSON.stringify({ parts: parts.map((p) => [p.start, p.size]) });
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: this.indexKey(uploadId), Body: body, ContentType: 'application/json', ...this.encryption() }),
+    );
+  }
+
+  /** Parts a writer stored past what the index records: a chain from `start`, followed by HEADs until one is missing. */
+  private async walkChain(uploadId: string, start: number): Promise<StagedPart[]> {
+    const parts: StagedPart[] = [];
+    for (let at = start; ; ) {
+      const key = this.partKey(uploadId, at);
+      const size = await this.headSize(key);
+      if (size === null) return parts;
+      parts.push({ key, start: at, size });
+      if (size === 0) return parts;
+      at += size;
+    }
+  }
+
+  /**
+   * The staged parts, enough to cover `size` bytes where storage holds them: the index,
+   * extended by a chain walk when it falls short (an upload staged by a version of this
+   * driver that kept no index, or an index write lost in a crash after an acknowledged write).
+   */
+  private async stagedParts(uploadId: string, size: number): Promise<StagedPart[]> {
+    const parts = await this.readIndex(uploadId);
+    const end = chainEnd(parts);
+    if (end < size) parts.push(...(await this.walkChain(uploadId, end)).filter((p) => p.start < size));
+    return parts;
   }
 
   /**
    * The staged parts that make up the upload's first `size` bytes, in order: a chain from
-   * offset 0, each part starting where the previous ended. Parts off the chain are left
-   * over from interrupted writes and are ignored.
+   * offset 0, each part starting where the previous ended.
    */
-  private segments(uploadId: string, staging: Staging, size: number): Segment[] {
+  private segments(uploadId: string, parts: StagedPart[], size: number): Segment[] {
+    const byStart = new Map(parts.map((p) => [p.start, p]));
     const segments: Segment[] = [];
     let at = 0;
     while (at < size) {
-      const part = staging.parts.get(at);
+      const part = byStart.get(at);
       if (!part || part.size === 0) throw new Error(`upload ${uploadId} holds ${at} bytes in storage, the database says ${size}`);
       const length = Math.min(part.size, size - at);
       segments.push({ part, length });
@@ -332,11 +360,14 @@ export class S3BlobStore implements BlobStore {
   }
 
   /**
-   * Makes the staged parts end exactly at `offset`: parts starting at or past it come from
-   * writes that were never acknowledged and go; a part that straddles it is cut back.
+   * Makes the staged parts end exactly at `offset`, and returns them: parts starting at or
+   * past it come from writes that were never acknowledged and go; a part that straddles it
+   * is cut back.
    */
-  private async truncateStaging(uploadId: string, staging: Staging, offset: number): Promise<void> {
-    const segments = this.segments(uploadId, staging, offset);
+  private async truncateStaging(uploadId: string, offset: number): Promise<StagedPart[]> {
+    const indexed = await this.readIndex(uploadId);
+    const parts = chainEnd(indexed) < offset ? [...indexed, ...(await this.walkChain(uploadId, chainEnd(indexed)))] : indexed;
+    const segments = this.segments(uploadId, parts, offset);
     const last = segments[segments.length - 1];
     if (last && last.length < last.part.size) {
       // Not produced by the registry's own write sequence, but cheap to repair: at most one part.
@@ -345,8 +376,11 @@ export class S3BlobStore implements BlobStore {
         new PutObjectCommand({ Bucket: this.bucket, Key: last.part.key, Body: bytes, ContentLength: bytes.length, ContentType: 'application/octet-stream', ...this.encryption() }),
       );
     }
-    const stale = [...staging.parts.values()].filter((p) => p.start >= offset).map((p) => p.key);
-    await this.deleteKeys(stale);
+    const stale = new Set(parts.filter((p) => p.start >= offset).map((p) => p.key));
+    // A writer that died mid-write left its parts from `offset` on without indexing them.
+    for (const part of await this.walkChain(uploadId, offset)) stale.add(part.key);
+    await this.deleteKeys([...stale]);
+    return segments.map(({ part, length }) => ({ ...part, size: length }));
   }
 
   private async *streamSegments(segments: Segment[]): AsyncGenerator<Buffer> {
@@ -381,14 +415,20 @@ export class S3BlobStore implements BlobStore {
     return into ? target : target.subarray(0, length);
   }
 
-  /** Deletes every object under an upload's prefix, ending any multipart upload a commit left. */
-  private async removeStaging(prefix: string): Promise<void> {
-    const staging = await this.listStaging(prefix);
-    for (const manifestKey of staging.manifests) {
-      const manifest = await this.readManifest(manifestKey);
-      if (manifest) await this.abortMultipart(manifest);
-    }
-    await this.deleteKeys(staging.keys);
+  /** Deletes every staged object of an upload, ending any multipart upload a commit left. */
+  private async removeStaging(uploadId: string): Promise<void> {
+    const parts = await this.readIndex(uploadId);
+    parts.push(...(await this.walkChain(uploadId, chainEnd(parts))));
+    await this.endRecordedMultipart(uploadId);
+    await this.deleteKeys([...parts.map((p) => p.key), this.indexKey(uploadId)]);
+  }
+
+  /** Aborts the multipart upload a commit recorded, if any, and removes the record. */
+  private async endRecordedMultipart(uploadId: string): Promise<void> {
+    const manifest = await this.readManifest(this.multipartKey(uploadId));
+    if (!manifest) return;
+    await this.abortMultipart(manifest);
+    await this.deleteKeys([this.multipartKey(uploadId)]);
   }
 
   private async deleteKeys(keys: string[]): Promise<void> {
@@ -474,7 +514,7 @@ export class S3BlobStore implements BlobStore {
     const multipart: CommitManifest = { key, uploadId: created.UploadId ?? '' };
     if (!multipart.uploadId) throw new Error('CreateMultipartUpload returned no UploadId');
     // Recorded under the upload's own prefix, so an abort (or a later commit) after a crash here can end it.
-    const manifestKey = `${this.uploadPrefix(uploadId)}multipart/${randomUUID()}`;
+    const manifestKey = this.multipartKey(uploadId);
     await this.client.send(
       new PutObjectCommand({ Bucket: this.bucket, Key: manifestKey, Body: JSON.stringify(multipart), ContentType: 'application/json', ...this.encryption() }),
     );
@@ -549,12 +589,24 @@ export class S3BlobStore implements BlobStore {
   }
 
   private async readManifest(key: string): Promise<CommitManifest | null> {
+    const body = await this.readSmallObject(key);
+    if (body === null) return null;
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      const parsed = JSON.parse((await out.Body?.transformToString()) ?? '') as Partial<CommitManifest>;
+      const parsed = JSON.parse(body) as Partial<CommitManifest>;
       return typeof parsed.key === 'string' && typeof parsed.uploadId === 'string' ? { key: parsed.key, uploadId: parsed.uploadId } : null;
     } catch (err) {
-      if (isNotFound(err) || err instanceof SyntaxError) return null;
+      if (err instanceof SyntaxError) return null;
+      throw err;
+    }
+  }
+
+  /** The text of a small object, or null when it does not exist. */
+  private async readSmallObject(key: string): Promise<string | null> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return (await out.Body?.transformToString()) ?? '';
+    } catch (err) {
+      if (isNotFound(err)) return null;
       throw err;
     }
   }
@@ -569,6 +621,13 @@ export class S3BlobStore implements BlobStore {
       throw err;
     }
   }
+}
+
+/** Where a chain of parts from offset 0 ends. */
+function chainEnd(parts: StagedPart[]): number {
+  let end = 0;
+  for (const part of parts) if (part.start === end) end += part.size;
+  return end;
 }
 
 /** A free part buffer of this size if there is one, otherwise a new one. */
