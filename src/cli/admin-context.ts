@@ -3,7 +3,7 @@
 // minus what belongs to a running server, and the audit trail every change goes through.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Command } from 'commander';
 import pino from 'pino';
 import type { Account } from '../auth/access-control.js';
 import { bootstrapAdmin, loadAccount } from '../auth/bootstrap.js';
@@ -12,7 +12,7 @@ import { loadConfig, SETTINGS, type Config, type RawSettings } from '../config/c
 import { connect, redact } from '../metadata/connect.js';
 import { IdentityStore } from '../metadata/identity-store.js';
 import { MetadataStore } from '../metadata/store.js';
-import { cliActor, oneLine, OperationError, UsageError, type OutputFormat } from './cli-util.js';
+import { cliActor, oneLine, OperationError, outputOption, UsageError, type OutputFormat } from './cli-util.js';
 
 export interface ConfigFlags {
   config?: string;
@@ -30,6 +30,11 @@ export function addConfigOptions(cmd: Command): Command {
     .option('--config <file>', 'configuration file (default ./wharf.yaml if present) [env WHARF_CONFIG]')
     .option(`${SETTINGS.dataDir.flag} <dir>`, 'data directory (default ./wharf-data) [env WHARF_DATA_DIR]')
     .option(`${SETTINGS.databaseUrl.flag} <url>`, 'metadata database: sqlite:<path> or postgres://user@host:5432/db [env WHARF_DATABASE_URL]');
+}
+
+/** An admin command: the options that locate the registry's data, and --output. */
+export function adminCommand(name: string, description: string): Command {
+  return addConfigOptions(new Command(name).description(description)).addOption(outputOption());
 }
 
 export interface AdminContext {

@@ -70,7 +70,7 @@ function date(d: Date | undefined): string | undefined {
   return d?.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-function size(bytes: number | undefined): string | undefined {
+export function size(bytes: number | undefined): string | undefined {
   if (bytes === undefined) return undefined;
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes;
@@ -178,7 +178,7 @@ function repoDelete(): Command {
     );
 }
 
-function shortDigest(digest: string | undefined): string | undefined {
+export function shortDigest(digest: string | undefined): string | undefined {
   return digest?.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1');
 }
 

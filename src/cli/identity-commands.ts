@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import { awsStyleId, hashPassword, newPassword, newSecretAccessKey } from '../auth/secrets.js';
 import type { User } from '../metadata/schema.js';
-import { addConfigOptions, withAdmin, type AdminContext, type AdminFlags } from './admin-context.js';
+import { adminCommand, withAdmin, type AdminContext, type AdminFlags } from './admin-context.js';
 import {
   collectTag,
   emit,
@@ -21,10 +21,6 @@ import {
 /** IAM's limit, and ours. */
 export const MAX_ACCESS_KEYS_PER_USER = 2;
 const MIN_PASSWORD_LENGTH = 12;
-
-function adminCommand(name: string, description: string): Command {
-  return addConfigOptions(new Command(name).description(description)).addOption(outputOption());
-}
 
 async function requireUser(ctx: AdminContext, name: string): Promise<User> {
   const user = await ctx.identity.getUserByName(validateIamName('user', name));

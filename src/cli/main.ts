@@ -3,6 +3,8 @@ import { Command } from 'commander';
 import { serveCommand } from './serve.js';
 import { identityCommands } from './admin.js';
 import { addEcrCommands } from './ecr-commands.js';
+import { configureTree } from './cli-util.js';
+import { lifecycleCommand } from './lifecycle-commands.js';
 
 const program = new Command()
   .name('wharf')
@@ -13,5 +15,6 @@ const program = new Command()
 program.addCommand(serveCommand());
 for (const command of identityCommands()) program.addCommand(command);
 addEcrCommands(program);
+program.addCommand(configureTree(lifecycleCommand()));
 
 await program.parseAsync(process.argv);

@@ -6,12 +6,8 @@ import { PolicyValidationError, parsePolicy } from '../auth/policy/index.js';
 import { awsStyleId } from '../auth/secrets.js';
 import type { PrincipalKind } from '../metadata/schema.js';
 import { validateRepositoryName } from '../registry/names.js';
-import { addConfigOptions, withAdmin, type AdminContext, type AdminFlags } from './admin-context.js';
+import { adminCommand, withAdmin, type AdminContext, type AdminFlags } from './admin-context.js';
 import { emit, fields, OperationError, outputOption, principalFlag, readDocument, runAction, table, UsageError, validateIamName } from './cli-util.js';
-
-function adminCommand(name: string, description: string): Command {
-  return addConfigOptions(new Command(name).description(description)).addOption(outputOption());
-}
 
 /**
  * Checks a document with the policy engine; a malformed one is a failed operation whose message

@@ -33,12 +33,15 @@ export function serveCommand(): Command {
     .option(`${SETTINGS.storageRedirect.flag} <bool>`, 'answer blob GETs with 307 to a short-lived presigned storage URL, where the storage offers one (S3) (default false) [env WHARF_STORAGE_REDIRECT]')
     .addOption(new Option(`${SETTINGS.auth.flag} <mode>`, 'access control: iam (users, keys, policies) or none (trials only) (default iam) [env WHARF_AUTH]').choices(['iam', 'none']))
     .option(`${SETTINGS.uploadLease.flag} <duration>`, 'how long a crashed writer keeps its claim on an upload (default 20s) [env WHARF_UPLOAD_LEASE]')
+    .option(`${SETTINGS.lifecycleInterval.flag} <duration>`, 'run repositories\' lifecycle policies this often, or off (default 1h) [env WHARF_LIFECYCLE_INTERVAL]')
     .option(`${SETTINGS.workers.flag} <n>`, 'processes to run on this machine, sharing the port (default 1) [env WHARF_WORKERS]')
     .option(`${SETTINGS.tlsCert.flag} <file>`, 'serve HTTPS (HTTP/2 and HTTP/1.1) with this PEM certificate (chain); reloaded when it changes [env WHARF_TLS_CERT]')
     .option(`${SETTINGS.tlsKey.flag} <file>`, 'the PEM private key of --tls-cert [env WHARF_TLS_KEY]')
     .option(`${SETTINGS.tlsSelfSigned.flag} <host>`, 'serve HTTPS with a trial CA and certificate for HOST made under <data dir>/tls [env WHARF_TLS_SELF_SIGNED]')
     .option(`${SETTINGS.allowInsecureCredentials.flag} <bool>`, 'accept credentials over plain HTTP from other machines (default false) [env WHARF_ALLOW_INSECURE_CREDENTIALS]')
     .option(`${SETTINGS.trustProxy.flag} <proxies>`, 'believe X-Forwarded-* from these proxies: true, or addresses/CIDRs, comma-separated (default false) [env WHARF_TRUST_PROXY]')
+    .option(`${SETTINGS.gcGracePeriod.flag} <duration>`, 'garbage collection spares blobs touched this recently (default 24h) [env WHARF_GC_GRACE_PERIOD]')
+    .option(`${SETTINGS.gcInterval.flag} <duration>`, 'run garbage collection this often, cluster-wide, or off (default 1h) [env WHARF_GC_INTERVAL]')
     .action(async (flags: RawSettings & { config?: string }) => {
       let config: Config;
       try {

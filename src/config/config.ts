@@ -24,6 +24,8 @@ export interface Config {
   storageRedirect: boolean;
   /** How long a writer's claim on an upload outlives a writer that died mid-chunk. */
   uploadLeaseMs: number;
+  /** How often lifecycle policies run (every repository that has one); 0: never on a schedule. */
+  lifecycleIntervalMs: number;
   /** Processes to fork on this machine (node:cluster); 1 runs in-process. */
   workers: number;
   /** 'iam': users, keys, tokens and policies decide every request; 'none': anyone may do anything (trials only). */
@@ -43,6 +45,10 @@ export interface Config {
   allowInsecureCredentials: boolean;
   /** Proxies whose X-Forwarded-For/-Proto are believed: none (false), any (true), or these addresses/CIDRs. */
   trustProxy: boolean | string[];
+  /** Garbage collection spares blobs and links touched this recently. */
+  gcGracePeriodMs: number;
+  /** How often garbage collection runs (cluster-wide); 0: never on a schedule (`wharf gc` still works). */
+  gcIntervalMs: number;
   /** Where the file came from, if one was read. */
   configFile: string | undefined;
 }
@@ -60,6 +66,7 @@ export const SETTINGS = {
   shutdownTimeout: { env: 'WHARF_SHUTDOWN_TIMEOUT', flag: '--shutdown-timeout' },
   uploadLease: { env: 'WHARF_UPLOAD_LEASE', flag: '--upload-lease' },
   storageRedirect: { env: 'WHARF_STORAGE_REDIRECT', flag: '--storage-redirect' },
+  lifecycleInterval: { env: 'WHARF_LIFECYCLE_INTERVAL', flag: '--lifecycle-interval' },
   workers: { env: 'WHARF_WORKERS', flag: '--workers' },
   auth: { env: 'WHARF_AUTH', flag: '--auth' },
   accountId: { env: 'WHARF_ACCOUNT_ID', flag: undefined },
@@ -73,6 +80,8 @@ export const SETTINGS = {
   tlsSelfSigned: { env: 'WHARF_TLS_SELF_SIGNED', flag: '--tls-self-signed' },
   allowInsecureCredentials: { env: 'WHARF_ALLOW_INSECURE_CREDENTIALS', flag: '--allow-insecure-credentials' },
   trustProxy: { env: 'WHARF_TRUST_PROXY', flag: '--trust-proxy' },
+  gcGracePeriod: { env: 'WHARF_GC_GRACE_PERIOD', flag: '--gc-grace-period' },
+  gcInterval: { env: 'WHARF_GC_INTERVAL', flag: '--gc-interval' },
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -89,6 +98,15 @@ const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
     return z.NEVER;
   }
   return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+});
+
+// A duration, or 0 / off for "never" (a schedule that may be turned off).
+const durationOrOff = z.union([z.number(), z.string(), z.boolean()]).transform((v, ctx) => {
+  if (v === 0 || v === false || (typeof v === 'string' && /^(0|off)$/i.test(v.trim()))) return 0;
+  const parsed = duration.safeParse(v);
+  if (parsed.success) return parsed.data;
+  ctx.addIssue({ code: 'custom', message: `"${String(v)}" is not a duration: use e.g. 30m, 1h or 1d, or off (or 0) to turn it off` });
+  return z.NEVER;
 });
 
 const boolean = z.union([z.boolean(), z.string()]).transform((v, ctx) => {
@@ -164,6 +182,7 @@ const fileSchema = z
     shutdownTimeout: duration.optional(),
     uploadLease: duration.optional(),
     storageRedirect: boolean.optional(),
+    lifecycleInterval: durationOrOff.optional(),
     workers: z
       .union([z.number(), z.string()])
       .transform((v, ctx) => {
@@ -187,6 +206,8 @@ const fileSchema = z
     tlsSelfSigned: tlsHost.optional(),
     allowInsecureCredentials: boolean.optional(),
     trustProxy: trustProxy.optional(),
+    gcGracePeriod: duration.optional(),
+    gcInterval: durationOrOff.optional(),
   })
   .strict();
 
@@ -244,6 +265,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     shutdownTimeoutMs: merged.shutdownTimeout ?? 30 * UNIT_MS.s,
     uploadLeaseMs: merged.uploadLease ?? 20 * UNIT_MS.s,
     storageRedirect: merged.storageRedirect ?? false,
+    lifecycleIntervalMs: merged.lifecycleInterval ?? UNIT_MS.h,
     workers: merged.workers ?? 1,
     auth: merged.auth ?? 'iam',
     accountId: merged.accountId,
@@ -258,6 +280,8 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     tlsKey: merged.tlsKey === undefined ? undefined : resolve(cwd, merged.tlsKey),
     tlsSelfSigned: merged.tlsSelfSigned,
     allowInsecureCredentials: merged.allowInsecureCredentials ?? false,
+    gcGracePeriodMs: merged.gcGracePeriod ?? 24 * UNIT_MS.h,
+    gcIntervalMs: merged.gcInterval ?? UNIT_MS.h,
     trustProxy: merged.trustProxy ?? false,
     configFile,
   };

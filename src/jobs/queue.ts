@@ -56,6 +56,16 @@ export class JobQueue {
     this.recurring.push({ kind, intervalMs });
   }
 
+  /** Jobs waiting per kind and status ('pending' includes running ones), for /metrics. */
+  async depth(): Promise<{ kind: string; status: string; count: number }[]> {
+    const rows = await this.db
+      .selectFrom('jobs')
+      .select(['kind', 'status', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy(['kind', 'status'])
+      .execute();
+    return rows.map((r) => ({ kind: r.kind, status: r.status, count: Number(r.n) }));
+  }
+
   async enqueue(kind: string, payload: unknown = {}, opts: EnqueueOptions = {}): Promise<void> {
     const now = new Date().toISOString();
     await this.db

@@ -232,7 +232,17 @@ export class ImageStore {
    * manifest, the manifest goes too (ECR: "when you remove the last tag from an image, the
    * image is deleted"). Undefined when the tag does not exist (or, given `digest`, names another).
    */
-  async untagImage(repositoryId: number, tag: string, digest?: string): Promise<{ digest: string; imageDeleted: boolean } | undefined> {
+  /**
+   * Removes a tag, and the image with it when that was its last tag and no index lists it.
+   * With `onlyWithImage` (an immutable tag) the tag goes only together with its image:
+   * otherwise nothing changes and `keptImmutable` says why.
+   */
+  async untagImage(
+    repositoryId: number,
+    tag: string,
+    digest?: string,
+    opts: { onlyWithImage?: boolean } = {},
+  ): Promise<{ digest: string; imageDeleted: boolean; keptImmutable?: true } | undefined> {
     return this.connection.writeTransaction(async (tx) => {
       const row = await tx
         .selectFrom('tags as t')
@@ -242,9 +252,7 @@ export class ImageStore {
         .where('t.name', '=', tag)
         .executeTakeFirst();
       if (!row || (digest !== undefined && row.digest !== digest)) return undefined;
-      await tx.deleteFrom('tags').where('repository_id', '=', repositoryId).where('name', '=', tag).execute();
-      const remaining = await tx.selectFrom('tags').select('name').where('manifest_id', '=', row.id).limit(1).executeTakeFirst();
-      if (remaining) return { digest: row.digest, imageDeleted: false };
+      const otherTag = await tx.selectFrom('tags').select('name').where('manifest_id', '=', row.id).where('name', '!=', tag).limit(1).executeTakeFirst();
       const parent = await tx
         .selectFrom('manifest_references as r')
         .innerJoin('manifests as m', 'm.id', 'r.manifest_id')
@@ -254,16 +262,17 @@ export class ImageStore {
         .where('r.digest', '=', row.digest)
         .limit(1)
         .executeTakeFirst();
-      if (parent) return { digest: row.digest, imageDeleted: false };
+      const imageGoes = !otherTag && !parent;
+      if (opts.onlyWithImage && !imageGoes) return { digest: row.digest, imageDeleted: false, keptImmutable: true as const };
+      await tx.deleteFrom('tags').where('repository_id', '=', repositoryId).where('name', '=', tag).execute();
+      if (!imageGoes) return { digest: row.digest, imageDeleted: false };
       await this.removeManifest(tx, row.id);
       return { digest: row.digest, imageDeleted: true };
     });
   }
 
   private async removeManifest(tx: Kysely<Database>, id: number): Promise<void> {
-    await tx.deleteFrom('tags').where('manifest_id', '=', id).execute();
-    await tx.deleteFrom('manifest_references').where('manifest_id', '=', id).execute();
-    await tx.deleteFrom('manifests').where('id', '=', id).execute();
+    await removeManifestRows(tx, id);
   }
 
   // ---- layers
@@ -284,6 +293,16 @@ export class ImageStore {
     }
     return out;
   }
+}
+
+/**
+ * Deletes a manifest's rows (tags, references, the manifest) inside the caller's write
+ * transaction: the one delete path for images, shared by BatchDeleteImage and lifecycle expiry.
+ */
+export async function removeManifestRows(tx: Kysely<Database>, id: number): Promise<void> {
+  await tx.deleteFrom('tags').where('manifest_id', '=', id).execute();
+  await tx.deleteFrom('manifest_references').where('manifest_id', '=', id).execute();
+  await tx.deleteFrom('manifests').where('id', '=', id).execute();
 }
 
 function numericImage<T extends ImageRow>(row: T): T {

@@ -226,6 +226,45 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
         await db.schema.createIndex('manifests_repository_id').on('manifests').columns(['repository_id', 'id']).execute();
       },
     },
+    '0005_online_gc': {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see 0001
+      async up(db: Kysely<any>) {
+        // When a blob or a repository's link to it was last written or used: garbage collection
+        // spares anything touched within its grace period (an upload whose manifest is on the way).
+        await db.schema.alterTable('blobs').addColumn('touched_at', 'text').execute();
+        await db.updateTable('blobs').set({ touched_at: sql`created_at` }).execute();
+        await db.schema.createIndex('blobs_touched').on('blobs').column('touched_at').execute();
+        await db.schema.alterTable('repository_blobs').addColumn('touched_at', 'text').execute();
+        await db.updateTable('repository_blobs').set({ touched_at: sql`created_at` }).execute();
+        // Blobs whose row is gone and whose bytes are being removed from storage: a publish of
+        // the same digest waits for the removal before it writes the bytes again.
+        await db.schema
+          .createTable('blob_deletions')
+          .addColumn('digest', 'text', (c) => c.primaryKey())
+          .addColumn('size', 'bigint', (c) => c.notNull())
+          .addColumn('started_at', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
+    '0006_lifecycle': {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see 0001
+      async up(db: Kysely<any>) {
+        // ECR's lifecycle policy text, as put (GetLifecyclePolicy returns it unchanged).
+        await db.schema.alterTable('repositories').addColumn('lifecycle_policy', 'text').execute();
+        await db.schema.alterTable('repositories').addColumn('lifecycle_policy_updated_at', 'text').execute();
+        // The latest lifecycle policy preview of each repository.
+        await db.schema
+          .createTable('lifecycle_previews')
+          .addColumn('repository_id', 'bigint', (c) => c.primaryKey().references('repositories.id').onDelete('cascade'))
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('policy', 'text', (c) => c.notNull())
+          .addColumn('results', 'text')
+          .addColumn('failure', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

@@ -22,12 +22,17 @@ export interface RepositoriesTable {
   /** ECR encryptionConfiguration: AES256, KMS or KMS_DSSE, and the KMS key when given. */
   encryption_type: Generated<string>;
   kms_key: string | null;
+  /** ECR lifecycle policy text as put, if any. */
+  lifecycle_policy: string | null;
+  lifecycle_policy_updated_at: Timestamp | null;
 }
 
 export interface BlobsTable {
   digest: string;
   size: number;
   created_at: Timestamp;
+  /** Last publish or mount of the blob; garbage collection spares it for a grace period after. */
+  touched_at: Timestamp | null;
 }
 
 /** A blob is visible in a repository only through a link. */
@@ -35,6 +40,28 @@ export interface RepositoryBlobsTable {
   repository_id: number;
   digest: string;
   created_at: Timestamp;
+  /** Last upload, mount or HEAD/GET through the link (refreshed lazily); see BlobsTable.touched_at. */
+  touched_at: Timestamp | null;
+}
+
+/** A blob being removed from storage by garbage collection (its blobs row already gone). */
+export interface BlobDeletionsTable {
+  digest: string;
+  size: number;
+  started_at: Timestamp;
+}
+
+/** The latest lifecycle policy preview of a repository. */
+export interface LifecyclePreviewsTable {
+  repository_id: number;
+  /** ECR's LifecyclePolicyPreviewStatus: IN_PROGRESS, COMPLETE, EXPIRED, FAILED. */
+  status: string;
+  policy: string;
+  /** JSON of the preview's results when COMPLETE. */
+  results: string | null;
+  failure: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }
 
 export interface ManifestsTable {
@@ -183,6 +210,8 @@ export interface Database {
   inline_policies: InlinePoliciesTable;
   access_keys: AccessKeysTable;
   audit_events: AuditEventsTable;
+  blob_deletions: BlobDeletionsTable;
+  lifecycle_previews: LifecyclePreviewsTable;
 }
 
 export type Repository = Selectable<RepositoriesTable>;

@@ -90,31 +90,97 @@ export class MetadataStore {
     return this.db.selectFrom('blobs').select('size').where('digest', '=', digest).executeTakeFirst();
   }
 
-  async findBlobInRepository(repositoryName: string, digest: string): Promise<{ size: number } | undefined> {
+  /** The blob as linked to the repository, with when the link was last touched (see touchLink). */
+  async findBlobInRepository(repositoryName: string, digest: string): Promise<{ size: number; repository_id: number; touched_at: string | null } | undefined> {
     return this.db
       .selectFrom('repository_blobs as rb')
       .innerJoin('repositories as r', 'r.id', 'rb.repository_id')
       .innerJoin('blobs as b', 'b.digest', 'rb.digest')
-      .select('b.size')
+      .select(['b.size', 'rb.repository_id', 'rb.touched_at'])
       .where('r.name', '=', repositoryName)
       .where('rb.digest', '=', digest)
       .executeTakeFirst();
   }
 
-  /** Records a blob (if new) and links it to the repository, atomically. */
-  async linkBlob(repositoryId: number, digest: string, size: number, now: string): Promise<void> {
+  /**
+   * Records a blob (if new) and links it to the repository, atomically, touching both so
+   * garbage collection spares them for its grace period. Every path that makes a blob
+   * reachable touches the blobs row: on PostgreSQL that row lock is what a concurrent
+   * collection's DELETE re-checks. With `finishedUpload`, that upload's row is deleted in
+   * the same transaction.
+   */
+  async linkBlob(repositoryId: number, digest: string, size: number, now: string, opts: { finishedUpload?: string } = {}): Promise<void> {
     await this.connection.writeTransaction(async (tx) => {
       await tx
         .insertInto('blobs')
-        .values({ digest, size, created_at: now })
-        .onConflict((oc) => oc.column('digest').doNothing())
+        .values({ digest, size, created_at: now, touched_at: now })
+        .onConflict((oc) => oc.column('digest').doUpdateSet({ touched_at: now }))
         .execute();
       await tx
         .insertInto('repository_blobs')
-        .values({ repository_id: repositoryId, digest, created_at: now })
-        .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
+        .values({ repository_id: repositoryId, digest, created_at: now, touched_at: now })
+        .onConflict((oc) => oc.columns(['repository_id', 'digest']).doUpdateSet({ touched_at: now }))
         .execute();
+      // The upload that produced the blob goes in the same commit (one write instead of two).
+      if (opts.finishedUpload !== undefined) await tx.deleteFrom('uploads').where('id', '=', opts.finishedUpload).execute();
     });
+  }
+
+  /**
+   * Before a publish writes a blob's bytes: records (or touches) the blob row, so no new
+   * collection removes it, and says whether a collection is still removing an earlier copy
+   * of these bytes (its start time), in which case the bytes must not be written until it ends.
+   */
+  async reserveBlob(digest: string, size: number, now: string): Promise<string | null> {
+    // The common case, a digest the registry has never held, needs no write: a collection
+    // removes only blobs that have a row, and records the removal in the transaction that
+    // deletes the row. Both are read by one statement, so from one snapshot: either that
+    // transaction is visible (no row, a record) or it is not (the row).
+    const { row, pending } = await this.db
+      .selectNoFrom((eb) => [
+        eb.selectFrom('blobs').select(sql<number>`1`.as('one')).where('digest', '=', digest).as('row'),
+        eb.selectFrom('blob_deletions').select('started_at').where('digest', '=', digest).as('pending'),
+      ])
+      .executeTakeFirstOrThrow();
+    if (row === null && pending === null) return null;
+    return this.connection.writeTransaction(async (tx) => {
+      await tx
+        .insertInto('blobs')
+        .values({ digest, size, created_at: now, touched_at: now })
+        .onConflict((oc) => oc.column('digest').doUpdateSet({ touched_at: now }))
+        .execute();
+      const pending = await tx.selectFrom('blob_deletions').select('started_at').where('digest', '=', digest).executeTakeFirst();
+      return pending?.started_at ?? null;
+    });
+  }
+
+  /** Forgets a removal that never finished (its collector died); only the one that started at `startedAt`. */
+  async forgetBlobDeletion(digest: string, startedAt: string): Promise<void> {
+    await this.db.deleteFrom('blob_deletions').where('digest', '=', digest).where('started_at', '=', startedAt).execute();
+  }
+
+  /**
+   * Mount: links a blob the registry holds, in one transaction that touches its row, so a
+   * collection either removed it first (false: the client uploads instead) or spares it.
+   */
+  async linkExistingBlob(repositoryId: number, digest: string, now: string): Promise<boolean> {
+    return this.connection.writeTransaction(async (tx) => {
+      const touched = await tx.updateTable('blobs').set({ touched_at: now }).where('digest', '=', digest).executeTakeFirst();
+      if (Number(touched.numUpdatedRows) === 0) return false;
+      const removing = await tx.selectFrom('blob_deletions').select('digest').where('digest', '=', digest).executeTakeFirst();
+      if (removing) return false;
+      await tx
+        .insertInto('repository_blobs')
+        .values({ repository_id: repositoryId, digest, created_at: now, touched_at: now })
+        .onConflict((oc) => oc.columns(['repository_id', 'digest']).doUpdateSet({ touched_at: now }))
+        .execute();
+      return true;
+    });
+  }
+
+  /** Marks a link as just used (a HEAD or GET before a manifest push that will reference it). */
+  async touchLink(repositoryId: number, digest: string, now: string): Promise<void> {
+    await this.db.updateTable('repository_blobs').set({ touched_at: now }).where('repository_id', '=', repositoryId).where('digest', '=', digest).execute();
   }
 
   /** Repositories holding a blob, for deciding whether a caller may mount it without `from`. */
@@ -147,6 +213,33 @@ export class MetadataStore {
       .execute();
   }
 
+  /**
+   * Creates an upload in the repository named, in one statement; undefined (nothing written)
+   * when no such repository exists. Returns the repository's id.
+   */
+  async createUploadIn(repositoryName: string, id: string, now: string): Promise<number | undefined> {
+    const row = await this.db
+      .insertInto('uploads')
+      .columns(['id', 'repository_id', 'size', 'created_at', 'updated_at', 'locked_until'])
+      .expression((eb) =>
+        eb
+          .selectFrom('repositories')
+          .select([
+            // Typed for PostgreSQL, which types a SELECT list's parameters on their own (as text).
+            sql<string>`cast(${id} as text)`.as('id'),
+            'id as repository_id',
+            sql<number>`0`.as('size'),
+            sql<string>`cast(${now} as text)`.as('created_at'),
+            sql<string>`cast(${now} as text)`.as('updated_at'),
+            sql<null>`cast(null as text)`.as('locked_until'),
+          ])
+          .where('name', '=', repositoryName),
+      )
+      .returning('repository_id')
+      .executeTakeFirst();
+    return row ? Number(row.repository_id) : undefined;
+  }
+
   /** Takes the upload's writer lease unless another live writer holds it. */
   async leaseUpload(id: string, now: string, until: string): Promise<boolean> {
     const res = await this.db
@@ -156,6 +249,28 @@ export class MetadataStore {
       .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)]))
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
+  }
+
+  /**
+   * leaseUpload for an upload of the repository named, returning the upload's acknowledged
+   * size and repository in the same statement; undefined when the upload is unknown there,
+   * or another live writer holds its lease (the caller tells which apart).
+   */
+  async leaseUploadIn(repositoryName: string, id: string, now: string, until: string): Promise<{ size: number; repository_id: number } | undefined> {
+    const row = await this.db
+      .updateTable('uploads')
+      .set({ locked_until: until })
+      .where('id', '=', id)
+      .where('repository_id', '=', (eb) =>
+        eb
+          .selectFrom('repositories')
+          .select((r) => r.ref('repositories.id').$castTo<number>().as('id'))
+          .where('name', '=', repositoryName),
+      )
+      .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)]))
+      .returning(['size', 'repository_id'])
+      .executeTakeFirst();
+    return row ? { size: Number(row.size), repository_id: Number(row.repository_id) } : undefined;
   }
 
   /** Extends a lease still held; never re-takes one that was released meanwhile. */
@@ -225,17 +340,21 @@ export class MetadataStore {
       const missing = await this.missingReferences(tx, repositoryId, references);
       if (missing.length > 0) return { missing };
 
-      await tx
-        .insertInto('manifests')
-        .values({ ...manifest, repository_id: repositoryId })
-        .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
-        .execute();
-      const row = await tx
-        .selectFrom('manifests')
-        .selectAll()
-        .where('repository_id', '=', repositoryId)
-        .where('digest', '=', manifest.digest)
-        .executeTakeFirstOrThrow();
+      const insertAndLock = async () => {
+        await tx
+          .insertInto('manifests')
+          .values({ ...manifest, repository_id: repositoryId })
+          .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
+          .execute();
+        let stored = tx.selectFrom('manifests').selectAll().where('repository_id', '=', repositoryId).where('digest', '=', manifest.digest);
+        // PostgreSQL: a delete of this manifest (an image delete, a lifecycle expiry) waits for the
+        // tag written below instead of removing the row under it (a foreign-key failure).
+        if (this.dialect === 'postgres') stored = stored.forShare();
+        return stored.executeTakeFirst();
+      };
+      // Once more if a delete of the existing row committed between the insert and the lock.
+      const row = (await insertAndLock()) ?? (await insertAndLock());
+      if (!row) throw new Error(`manifest ${manifest.digest} vanished while being stored`);
       if (references.length > 0) {
         await tx
           .insertInto('manifest_references')
@@ -276,29 +395,20 @@ export class MetadataStore {
     const manifestDigests = [...new Set(references.filter((r) => r.kind === 'manifest').map((r) => r.digest))];
     const missing: ManifestReference[] = [];
     for (const chunk of chunks(blobDigests, 500)) {
-      const found = new Set(
-        (
-          await tx
-            .selectFrom('repository_blobs')
-            .select('digest')
-            .where('repository_id', '=', repositoryId)
-            .where('digest', 'in', chunk)
-            .execute()
-        ).map((r) => r.digest),
-      );
+      let query = tx.selectFrom('repository_blobs').select('digest').where('repository_id', '=', repositoryId).where('digest', 'in', chunk);
+      // PostgreSQL: hold the links until this manifest commits, so garbage collection (which
+      // locks a link FOR UPDATE before removing it) either goes first, and the push is told
+      // BLOB_UNKNOWN, or sees this manifest's references and keeps them. SQLite serialises
+      // write transactions anyway.
+      if (this.dialect === 'postgres') query = query.forShare();
+      const found = new Set((await query.execute()).map((r) => r.digest));
       for (const d of chunk) if (!found.has(d)) missing.push({ kind: 'blob', digest: d });
     }
     for (const chunk of chunks(manifestDigests, 500)) {
-      const found = new Set(
-        (
-          await tx
-            .selectFrom('manifests')
-            .select('digest')
-            .where('repository_id', '=', repositoryId)
-            .where('digest', 'in', chunk)
-            .execute()
-        ).map((r) => r.digest),
-      );
+      let query = tx.selectFrom('manifests').select('digest').where('repository_id', '=', repositoryId).where('digest', 'in', chunk);
+      // Likewise for an index's children: a concurrent delete or expiry of a child waits, or wins and the push is refused.
+      if (this.dialect === 'postgres') query = query.forShare();
+      const found = new Set((await query.execute()).map((r) => r.digest));
       for (const d of chunk) if (!found.has(d)) missing.push({ kind: 'manifest', digest: d });
     }
     return missing;

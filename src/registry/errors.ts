@@ -49,6 +49,12 @@ export type RegistryErrorCode =
   | 'UPLOAD_EMPTY'
   | 'REPOSITORY_POLICY_NOT_FOUND'
   | 'REGISTRY_POLICY_NOT_FOUND'
+  /** The repository has no lifecycle policy (Get/Delete, or a preview of the stored one). */
+  | 'LIFECYCLE_POLICY_NOT_FOUND'
+  /** No lifecycle policy preview was started for the repository. */
+  | 'LIFECYCLE_PREVIEW_NOT_FOUND'
+  /** A preview of the repository is being computed (by another request or node). */
+  | 'LIFECYCLE_PREVIEW_IN_PROGRESS'
   /** A request parameter the operation cannot act on (a malformed policy, a forged page token, ...). */
   | 'PARAMETER_INVALID'
   /** A resource tag key or value that breaks the tagging rules. */

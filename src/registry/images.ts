@@ -6,6 +6,7 @@ import { MediaTypes } from './manifest.js';
 import { validateTag } from './names.js';
 import type { Registry } from './registry.js';
 import { repositoryNotFound, type Repositories } from './repositories.js';
+import { immutableTagDeleteMessage, isTagImmutable } from './tag-mutability.js';
 
 /** An ECR image identifier: a digest, a tag, or both. */
 export interface ImageId {
@@ -189,7 +190,8 @@ export class Images {
 
   /**
    * BatchDeleteImage: by digest, the image and every tag on it; by tag, the tag, and the image
-   * with it when that was its last tag. A manifest an index lists cannot be deleted by digest.
+   * with it when that was its last tag (an immutable tag only that way). A manifest an index
+   * lists cannot be deleted by digest.
    */
   async batchDelete(name: string, ids: ImageId[]): Promise<{ deleted: ImageId[]; failures: ImageFailure[] }> {
     const repo = await this.repositories.require(name);
@@ -202,8 +204,12 @@ export class Images {
         continue;
       }
       if (id.imageTag !== undefined) {
-        const result = await this.store.untagImage(repo.id, id.imageTag, id.imageDigest);
+        // An immutable tag goes only with its image (its last tag, listed by no index), as a
+        // delete by digest would; removing it alone would let the next push re-point it.
+        const immutable = isTagImmutable({ mutability: repo.tagMutability, exclusions: repo.exclusions }, id.imageTag);
+        const result = await this.store.untagImage(repo.id, id.imageTag, id.imageDigest, { onlyWithImage: immutable });
         if (!result) failures.push({ imageId: id, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' });
+        else if (result.keptImmutable) failures.push({ imageId: id, failureCode: 'InvalidImageTag', failureReason: immutableTagDeleteMessage(name, id.imageTag) });
         else deleted.push({ imageDigest: result.digest, imageTag: id.imageTag });
         continue;
       }

@@ -9,7 +9,7 @@ import { RegistryError } from './errors.js';
 import { MAX_MANIFEST_BYTES, parseManifest } from './manifest.js';
 import { validateRepositoryName, validateTag } from './names.js';
 import { PullRecorder } from './pull-recorder.js';
-import { immutableTagMessage, isTagImmutable, tagMutabilityOf } from './tag-mutability.js';
+import { immutableTagDeleteMessage, immutableTagMessage, isTagImmutable, tagMutabilityOf } from './tag-mutability.js';
 
 export interface RegistryOptions {
   /** Create a repository on its first push (true) or require it to exist (ECR's behaviour). */
@@ -20,7 +20,18 @@ export interface RegistryOptions {
   uploadLeaseMs: number;
   /** Send pulls to presigned storage URLs when the blob store offers them. */
   redirectPulls?: boolean;
+  /**
+   * Garbage collection spares blobs and links touched this recently. A HEAD or GET of a
+   * blob touches its link when half of this has passed, so a client that checked a layer
+   * before pushing the manifest that names it never loses the race against a collection.
+   */
+  gcGraceMs?: number;
 }
+
+/** How long a publish waits for a collection to finish removing an earlier copy of the same bytes. */
+const DELETION_WAIT_MS = 30_000;
+/** A removal this old was left by a collector that died; the publish takes over. */
+const DELETION_STALE_MS = 5 * 60_000;
 
 /** How long a presigned pull URL stays valid: long enough to start the download, no longer. */
 const REDIRECT_EXPIRY_SECONDS = 120;
@@ -62,6 +73,7 @@ interface HashState {
 }
 
 const DEFAULT_ALGORITHM: DigestAlgorithm = 'sha256';
+const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * The domain: what a push, pull or delete means. HTTP handlers (the /v2 surface now,
@@ -121,7 +133,17 @@ export class Registry {
       await this.repository(name); // NAME_UNKNOWN when the repository itself is missing
       throw new RegistryError('BLOB_UNKNOWN', 'blob unknown to registry', { digest });
     }
+    this.touchLinkIfOld(blob.repository_id, digest, blob.touched_at);
     return { repository: name, digest, size: blob.size };
+  }
+
+  /** At most one write per link per half grace period, off the request's path. */
+  private touchLinkIfOld(repositoryId: number, digest: Digest, touchedAt: string | null): void {
+    const grace = this.options.gcGraceMs;
+    if (grace === undefined || (touchedAt !== null && Date.parse(touchedAt) > Date.now() - grace / 2)) return;
+    this.metadata.touchLink(repositoryId, digest, this.now()).catch((err: unknown) => {
+      this.log.warn({ err, digest }, 'could not refresh a blob link for garbage collection');
+    });
   }
 
   /** Streams a blob that statBlob found, without looking it up again. */
@@ -181,8 +203,8 @@ export class Registry {
       blob = await this.metadata.getBlob(digest);
     }
     if (!blob || !(await this.blobs.stat(digest))) return false;
-    await this.metadata.linkBlob(repo.id, digest, blob.size, this.now());
-    return true;
+    // False when a garbage collection removed the blob meanwhile: the client uploads it instead.
+    return this.metadata.linkExistingBlob(repo.id, digest, this.now());
   }
 
   // ---- uploads
@@ -193,9 +215,14 @@ export class Registry {
   }
 
   private async beginUpload(name: string): Promise<{ id: string; repositoryId: number }> {
-    const repo = await this.repository(name, { create: true });
+    validateRepositoryName(name);
     const id = randomUUID();
-    await this.metadata.createUpload(id, repo.id, this.now());
+    const now = this.now();
+    // One statement when the repository exists (every push but a repository's first).
+    const repositoryId = await this.metadata.createUploadIn(name, id, now);
+    if (repositoryId !== undefined) return { id, repositoryId };
+    const repo = await this.repository(name, { create: true });
+    await this.metadata.createUpload(id, repo.id, now);
     return { id, repositoryId: repo.id };
   }
 
@@ -207,7 +234,7 @@ export class Registry {
   private async findUpload(name: string, id: string) {
     validateRepositoryName(name);
     const unknown = new RegistryError('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry', { uuid: id.slice(0, 64) });
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) throw unknown;
+    if (!UPLOAD_ID.test(id)) throw unknown;
     const [upload, repo] = await Promise.all([this.metadata.getUpload(id), this.metadata.getRepository(name)]);
     if (!upload || !repo || upload.repository_id !== repo.id) throw unknown;
     return upload;
@@ -218,28 +245,33 @@ export class Registry {
    * bytes received so far (out-of-order chunks are RANGE_INVALID, answered 416).
    */
   async appendUpload(name: string, id: string, body: Readable, range?: ChunkRange, contentLength?: number): Promise<UploadState> {
-    await this.findUpload(name, id);
-    return this.withUploadLease(id, async (offset) => ({ id, size: await this.receiveChunk(id, offset, body, range, contentLength) }));
+    return this.withUploadLease(name, id, async (offset) => ({
+      id,
+      size: await this.receiveChunk(id, offset, body, { range, contentLength, acknowledge: true }),
+    }));
   }
 
   /**
    * Runs `fn` holding the upload's writer lease in the database (renewed while it runs),
    * so two processes or nodes never write or finish one upload at once. `fn` gets the
-   * size acknowledged at the moment the lease was taken.
+   * size acknowledged at the moment the lease was taken. Taking the lease also checks that
+   * the upload belongs to the repository (one statement on the common path).
    */
-  private async withUploadLease<T>(id: string, fn: (offset: number) => Promise<T>): Promise<T> {
-    if (!(await this.metadata.leaseUpload(id, this.now(), this.leaseUntil()))) {
-      const current = await this.metadata.getUpload(id);
-      throw new RegistryError('UPLOAD_BUSY', 'another request is writing to this upload', { size: current?.size ?? 0 });
+  private async withUploadLease<T>(name: string, id: string, fn: (offset: number, repositoryId: number) => Promise<T>): Promise<T> {
+    validateRepositoryName(name);
+    if (!UPLOAD_ID.test(id)) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry', { uuid: id.slice(0, 64) });
+    const leased = await this.metadata.leaseUploadIn(name, id, this.now(), this.leaseUntil());
+    if (!leased) {
+      // Unknown here (404), or busy (416 with where it stands).
+      const current = await this.findUpload(name, id);
+      throw new RegistryError('UPLOAD_BUSY', 'another request is writing to this upload', { size: current.size });
     }
     const renew = setInterval(() => {
       this.metadata.renewUploadLease(id, this.leaseUntil()).catch((err: unknown) => this.log.warn({ err, upload: id }, 'could not renew upload lease'));
     }, this.options.uploadLeaseMs / 3);
     try {
-      const upload = await this.metadata.getUpload(id);
-      if (!upload) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry', { uuid: id });
       // Success releases the lease with the size it acknowledges (advanceUpload) or the row itself goes (publish).
-      return await fn(upload.size);
+      return await fn(leased.size, leased.repository_id);
     } catch (err) {
       await this.metadata.releaseUpload(id).catch((e: unknown) => this.log.warn({ err: e, upload: id }, 'could not release upload lease'));
       throw err;
@@ -248,7 +280,18 @@ export class Registry {
     }
   }
 
-  private async receiveChunk(id: string, offset: number, body: Readable, range?: ChunkRange, contentLength?: number): Promise<number> {
+  /**
+   * Writes a chunk at `offset` (checked against the client's Content-Range) and, with
+   * `acknowledge`, records the new size. A final chunk that is published at once needs no
+   * acknowledgement: the upload row goes with the publish, and a failure leaves the old size.
+   */
+  private async receiveChunk(
+    id: string,
+    offset: number,
+    body: Readable,
+    opts: { range?: ChunkRange | undefined; contentLength?: number | undefined; acknowledge: boolean },
+  ): Promise<number> {
+    const { range, contentLength } = opts;
     if (range) {
       if (range.start !== offset || range.end < range.start) {
         throw new RegistryError('RANGE_INVALID', `chunk must start at byte ${offset}`, { size: offset });
@@ -257,18 +300,11 @@ export class Registry {
         throw new RegistryError('RANGE_INVALID', 'Content-Range does not match Content-Length', { size: offset });
       }
     }
-    const size = await this.writeChunk(id, offset, body);
-    if (range && size - offset !== range.end - range.start + 1) {
-      // Never acknowledged: the next write at the old offset overwrites these bytes.
-      await this.metadata.advanceUpload(id, size, offset, this.now());
-      this.hashes.delete(id);
-      throw new RegistryError('RANGE_INVALID', 'chunk length does not match Content-Range', { size: offset });
-    }
-    return size;
+    return this.writeChunk(id, offset, body, { expected: range ? range.end - range.start + 1 : undefined, acknowledge: opts.acknowledge });
   }
 
-  /** Writes at `offset`, hashing as it goes, and acknowledges the new size in the database. */
-  private async writeChunk(id: string, offset: number, body: Readable): Promise<number> {
+  /** Writes at `offset`, hashing as it goes, and (with `acknowledge`) records the new size in the database. */
+  private async writeChunk(id: string, offset: number, body: Readable, opts: { expected?: number | undefined; acknowledge: boolean }): Promise<number> {
     let state = this.hashes.get(id);
     if (state && state.size !== offset) {
       this.hashes.delete(id);
@@ -286,7 +322,12 @@ export class Registry {
       this.hashes.delete(id);
       throw err;
     }
-    if (!(await this.metadata.advanceUpload(id, offset, size, this.now()))) {
+    if (opts.expected !== undefined && size - offset !== opts.expected) {
+      // Never acknowledged: the next write at the old offset overwrites these bytes.
+      this.hashes.delete(id);
+      throw new RegistryError('RANGE_INVALID', 'chunk length does not match Content-Range', { size: offset });
+    }
+    if (opts.acknowledge && !(await this.metadata.advanceUpload(id, offset, size, this.now()))) {
       this.hashes.delete(id);
       throw new RegistryError('UPLOAD_BUSY', 'upload was modified concurrently', { size: offset });
     }
@@ -308,10 +349,9 @@ export class Registry {
     contentLength?: number,
   ): Promise<Digest> {
     const digest = parseDigest(digestText);
-    const upload = await this.findUpload(name, id);
-    return this.withUploadLease(id, async (offset) => {
-      const size = finalChunk ? await this.receiveChunk(id, offset, finalChunk, range, contentLength) : offset;
-      return this.publish(upload.repository_id, id, size, digest);
+    return this.withUploadLease(name, id, async (offset, repositoryId) => {
+      const size = finalChunk ? await this.receiveChunk(id, offset, finalChunk, { range, contentLength, acknowledge: false }) : offset;
+      return this.publish(repositoryId, id, size, digest);
     });
   }
 
@@ -320,8 +360,8 @@ export class Registry {
     const digest = parseDigest(digestText);
     const { id, repositoryId } = await this.beginUpload(name);
     try {
-      // No lease: nobody else knows this upload's id.
-      const size = await this.writeChunk(id, 0, body);
+      // No lease: nobody else knows this upload's id. No acknowledged size either: it is published at once.
+      const size = await this.writeChunk(id, 0, body, { acknowledge: false });
       return await this.publish(repositoryId, id, size, digest);
     } catch (err) {
       await this.discardUpload(id);
@@ -335,12 +375,33 @@ export class Registry {
       await this.discardUpload(id);
       throw new RegistryError('DIGEST_INVALID', 'provided digest did not match uploaded content', { expected, actual });
     }
-    // Bytes first, then metadata: a crash in between leaves an unreferenced blob for GC, never a dangling row.
+    // Reserve the row, bytes next, then the link: a crash in between leaves an unreferenced
+    // blob for GC, never a link to missing bytes.
+    await this.reserveBlob(expected, size);
     await this.blobs.commitUpload(id, size, expected);
-    await this.metadata.linkBlob(repositoryId, expected, size, this.now());
-    await this.metadata.deleteUpload(id);
+    // The upload's row goes in the link's transaction.
+    await this.metadata.linkBlob(repositoryId, expected, size, this.now(), { finishedUpload: id });
     this.hashes.delete(id);
     return expected;
+  }
+
+  /**
+   * Touches the blob's row so no garbage collection starts removing it, and waits while one
+   * that started earlier is still removing the same bytes from storage: writing them now
+   * could lose the race against its delete.
+   */
+  private async reserveBlob(digest: Digest, size: number): Promise<void> {
+    const deadline = Date.now() + DELETION_WAIT_MS;
+    for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
+      const removing = await this.metadata.reserveBlob(digest, size, this.now());
+      if (removing === null) return;
+      if (Date.parse(removing) < Date.now() - DELETION_STALE_MS) {
+        await this.metadata.forgetBlobDeletion(digest, removing);
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`blob ${digest} is still being removed by garbage collection`);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
   }
 
   private async computeDigest(id: string, size: number, algorithm: DigestAlgorithm): Promise<Digest> {
@@ -454,10 +515,18 @@ export class Registry {
     };
   }
 
-  /** By tag: removes only the tag. By digest: removes the manifest and every tag on it. */
+  /**
+   * By tag: removes only the tag, unless the repository makes it immutable. By digest: removes
+   * the manifest and every tag on it (immutable ones too: that deletes the image, as ECR allows).
+   */
   async deleteManifest(name: string, reference: string): Promise<void> {
     const ref = this.parseReference(reference);
     const repo = await this.repository(name);
+    if ('tag' in ref && isTagImmutable(tagMutabilityOf(repo), ref.tag)) {
+      // An unknown tag is still MANIFEST_UNKNOWN; a known immutable one stays where it is.
+      if (!(await this.metadata.findManifest(name, ref, { withPayload: false }))) throw new RegistryError('MANIFEST_UNKNOWN', 'manifest unknown to registry', ref);
+      throw new RegistryError('TAG_IMMUTABLE', immutableTagDeleteMessage(name, ref.tag), { tag: ref.tag });
+    }
     const deleted = 'tag' in ref ? await this.metadata.deleteTag(repo.id, ref.tag) : await this.metadata.deleteManifest(repo.id, ref.digest);
     if (!deleted) throw new RegistryError('MANIFEST_UNKNOWN', 'manifest unknown to registry', ref);
   }

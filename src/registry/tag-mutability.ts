@@ -94,3 +94,8 @@ export function isTagImmutable(settings: TagMutabilitySettings, tag: string): bo
 export function immutableTagMessage(repository: string, tag: string): string {
   return `The image tag '${tag}' already exists in the '${repository}' repository and cannot be overwritten because the tag is immutable.`;
 }
+
+/** Removing a tag that may not move would let the next push re-point it: refused like an overwrite. */
+export function immutableTagDeleteMessage(repository: string, tag: string): string {
+  return `The image tag '${tag}' in the '${repository}' repository cannot be removed on its own because the tag is immutable. Delete the image by digest instead.`;
+}

@@ -4,7 +4,10 @@ import pino, { type Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import { connect } from '../metadata/connect.js';
 import { MetadataStore } from '../metadata/store.js';
+import { GarbageCollector } from '../gc/collector.js';
 import { JobQueue } from '../jobs/queue.js';
+import { scheduleLifecycle } from '../lifecycle/schedule.js';
+import { LifecycleRunner } from '../lifecycle/run.js';
 import { Registry } from '../registry/registry.js';
 import { openBlobStore } from '../storage/open.js';
 import { AccessControl } from '../auth/access-control.js';
@@ -17,6 +20,7 @@ import { distributionRoutes } from './distribution/routes.js';
 import { ecrApiRoutes } from './ecr-api/routes.js';
 import { tokenRoutes } from './token/routes.js';
 import { healthRoutes } from './health.js';
+import { metricsRoutes } from './metrics.js';
 import { insecureCredentialsGuard, prepareTransport } from './tls.js';
 
 export interface Wharf {
@@ -25,6 +29,10 @@ export interface Wharf {
   /** Authentication and authorization; absent with `auth: none`. */
   access: AccessControl | undefined;
   jobs: JobQueue;
+  /** Runs lifecycle policies (the scheduled job, previews and tests use it). */
+  lifecycle: LifecycleRunner;
+  /** Online garbage collection (the scheduled job and tests use it). */
+  gc: GarbageCollector;
   config: Config;
   log: Logger;
   /** Starts listening; resolves to the bound address (useful with port 0). */
@@ -96,6 +104,7 @@ export async function createWharf(config: Config, log: Logger = createLogger(con
       uploadTtlMs: config.uploadTtlMs,
       uploadLeaseMs: config.uploadLeaseMs,
       redirectPulls: config.storageRedirect,
+      gcGraceMs: config.gcGracePeriodMs,
     },
     log,
   );
@@ -106,6 +115,15 @@ export async function createWharf(config: Config, log: Logger = createLogger(con
     const expired = await registry.expireUploads();
     if (expired > 0) log.info({ expired }, 'expired abandoned uploads');
   });
+  // Pull times are batched in memory: flushed first, so sinceImagePulled rules see recent pulls.
+  const lifecycle = new LifecycleRunner(connection, () => registry.pulls.flush());
+  scheduleLifecycle(jobs, lifecycle, config.lifecycleIntervalMs, log);
+  const collector = new GarbageCollector(connection, blobs, { graceMs: config.gcGracePeriodMs }, log);
+  if (config.gcIntervalMs > 0) {
+    jobs.every('gc.run', config.gcIntervalMs, async () => {
+      await collector.run();
+    });
+  }
 
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -149,6 +167,7 @@ export async function createWharf(config: Config, log: Logger = createLogger(con
 
   await app.register(insecureCredentialsGuard, { allowInsecureCredentials: config.allowInsecureCredentials });
   await app.register(healthRoutes, { metadata, blobs });
+  await app.register(metricsRoutes, { collector, jobs, ...(access ? { access } : {}) });
   if (access) await app.register(tokenRoutes, { access });
   await app.register(distributionRoutes, {
     registry,
@@ -166,6 +185,8 @@ export async function createWharf(config: Config, log: Logger = createLogger(con
     registry,
     access,
     jobs,
+    lifecycle,
+    gc: collector,
     config,
     log,
     async listen() {

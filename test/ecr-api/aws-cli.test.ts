@@ -114,13 +114,20 @@ describe.skipIf(absent.length > 0)(`the AWS CLI${absent.length ? ` (skipped: ${a
       expect(notFound.code).not.toBe(0);
       expect(notFound.stderr).toContain(`An error occurred (RepositoryNotFoundException) when calling the DescribeRepositories operation: The repository with name 'cli/absent' does not exist`);
 
-      const deleted = (await aws(['batch-delete-image', '--repository-name', repo, '--image-ids', 'imageTag=v1'])) as { imageIds: { imageTag: string }[]; failures: unknown[] };
-      expect(deleted.imageIds.map((i) => i.imageTag)).toEqual(['v1']);
-      expect(deleted.failures).toEqual([]);
-
       const refused = await run(cli.bin, ['ecr', 'delete-repository', '--repository-name', repo, '--endpoint-url', server.url], { env, timeoutMs: 60_000, allowFailure: true });
       expect(refused.code).not.toBe(0);
       expect(refused.stderr).toContain('(RepositoryNotEmptyException)');
+
+      // In an IMMUTABLE repository a tag is not removed on its own (the next push could move it)...
+      const kept = (await aws(['batch-delete-image', '--repository-name', repo, '--image-ids', 'imageTag=v1'])) as { imageIds: unknown[]; failures: { failureCode: string }[] };
+      expect(kept.imageIds).toEqual([]);
+      expect(kept.failures.map((f) => f.failureCode)).toEqual(['InvalidImageTag']);
+      // ...but the image may be deleted by digest, tags and all.
+      const digest = described.imageDetails[0]!.imageDigest as string;
+      const deleted = (await aws(['batch-delete-image', '--repository-name', repo, '--image-ids', `imageDigest=${digest}`])) as { imageIds: { imageTag: string }[]; failures: unknown[] };
+      expect(deleted.imageIds.map((i) => i.imageTag).sort()).toEqual(['v1', 'v2']);
+      expect(deleted.failures).toEqual([]);
+
       const gone = (await aws(['delete-repository', '--repository-name', repo, '--force'])) as { repository: Record<string, unknown> };
       expect(gone.repository.repositoryName).toBe(repo);
     });

@@ -319,6 +319,36 @@ describe.each(testDatabases())('ECR API: images (%s)', (database) => {
         expect((await v2Put(repo, two, tag)).status, `${repo}:${tag} moved by /v2`).toBe(movable ? 201 : 400);
       }
     }
+    // An immutable tag cannot be deleted either (the next push could re-point it), by /v2 or by
+    // BatchDeleteImage; an unknown tag is still unknown; deleting the image by digest is allowed.
+    const v2Delete = (repo: string, ref: string) => fetch(`${server.url}/v2/${repo}/manifests/${ref}`, { method: 'DELETE', headers: { authorization: admin } });
+    const refused = await v2Delete('imm/all', 'v1');
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toEqual({
+      errors: [{ code: 'TAG_INVALID', message: "The image tag 'v1' in the 'imm/all' repository cannot be removed on its own because the tag is immutable. Delete the image by digest instead.", detail: { tag: 'v1' } }],
+    });
+    expect((await v2Delete('imm/all', 'never-pushed')).status).toBe(404);
+    const batch = await ecr.send(new BatchDeleteImageCommand({ repositoryName: 'imm/all', imageIds: [{ imageTag: 'v1' }] }));
+    expect(batch.imageIds).toEqual([]);
+    expect(batch.failures).toEqual([
+      { imageId: { imageTag: 'v1' }, failureCode: 'InvalidImageTag', failureReason: "The image tag 'v1' in the 'imm/all' repository cannot be removed on its own because the tag is immutable. Delete the image by digest instead." },
+    ]);
+    expect((await ecr.send(new DescribeImagesCommand({ repositoryName: 'imm/all', imageIds: [{ imageTag: 'v1' }] }))).imageDetails![0]!.imageDigest).toBe(one.digest);
+    // By its last tag, the image goes with the tag: that is deleting the image, not moving the tag.
+    const single = makeImage([13]);
+    await putImage(ecr, 'imm/all', single, 'solo');
+    const whole = await ecr.send(new BatchDeleteImageCommand({ repositoryName: 'imm/all', imageIds: [{ imageTag: 'solo' }] }));
+    expect(whole).toMatchObject({ imageIds: [{ imageDigest: single.digest, imageTag: 'solo' }], failures: [] });
+    expect((await v2Delete('imm/all', single.digest)).status).toBe(404);
+    // Excluded tags of IMMUTABLE_WITH_EXCLUSION delete as usual.
+    expect((await v2Delete('imm/with-exclusion', 'dev-1')).status).toBe(202);
+    expect((await v2Delete('imm/with-exclusion', 'v1')).status).toBe(400);
+    const byDigest = await ecr.send(new BatchDeleteImageCommand({ repositoryName: 'imm/all', imageIds: [{ imageDigest: two.digest }] }));
+    expect(byDigest.failures).toEqual([]);
+    expect(byDigest.imageIds!.map((i) => i.imageTag)).toContain('v2');
+    expect(new Set(byDigest.imageIds!.map((i) => i.imageDigest))).toEqual(new Set([two.digest]));
+    expect((await v2Delete('imm/all', two.digest)).status).toBe(404);
+
     // Back to MUTABLE: tags move again.
     await ecr.send(new PutImageTagMutabilityCommand({ repositoryName: 'imm/all', imageTagMutability: 'MUTABLE' }));
     expect((await v2Put('imm/all', two, 'v1')).status).toBe(201);

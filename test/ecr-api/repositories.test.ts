@@ -11,7 +11,7 @@ import {
   DescribeRepositoriesCommand,
   ECRClient,
   GetAuthorizationTokenCommand,
-  GetLifecyclePolicyCommand,
+  GetRegistryScanningConfigurationCommand,
   GetRegistryPolicyCommand,
   GetRepositoryPolicyCommand,
   ListTagsForResourceCommand,
@@ -394,9 +394,9 @@ describe.each(testDatabases())('ECR API: repositories and registry (%s)', (datab
     expect(huge.status).toBe(413);
     expect(((await huge.json()) as { __type: string }).__type).toBe('ValidationException');
 
-    const later = await failure(ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'mut/default' })));
+    const later = await failure(ecr.send(new GetRegistryScanningConfigurationCommand({})));
     expect(later).toMatchObject({ name: 'UnsupportedOperationException', status: 400 });
-    expect(later.message).toContain('lifecycle policies');
+    expect(later.message).toContain('image scanning');
   });
 
   it('a user without policies is denied with AccessDeniedException in AWS words, and audited', async () => {

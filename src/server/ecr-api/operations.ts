@@ -3,6 +3,8 @@
 import type { FastifyRequest } from 'fastify';
 import type { AccessControl, Principal } from '../../auth/access-control.js';
 import type { ImageDetail, ImageId, Images } from '../../registry/images.js';
+import type { ExpiredImage } from '../../lifecycle/run.js';
+import type { LifecycleService, PreviewPosition, StoredPolicy } from '../../lifecycle/service.js';
 import { RegistryError } from '../../registry/errors.js';
 import type { RepositoryInfo, Repositories, ResourceTag } from '../../registry/repositories.js';
 import type { ExclusionFilter } from '../../registry/tag-mutability.js';
@@ -14,6 +16,7 @@ export interface EcrContext {
   access: AccessControl;
   repositories: Repositories;
   images: Images;
+  lifecycle: LifecycleService;
   pages: PageTokens;
   registryId: string;
   /** `http(s)://host:port` as clients reach this server. */
@@ -81,6 +84,30 @@ function detailOut(ctx: EcrContext, repositoryName: string, d: ImageDetail): Out
     ...(d.last_pulled_at ? { lastRecordedPullTime: epoch(d.last_pulled_at) } : {}),
     ...(d.subject_digest ? { subjectManifestDigest: d.subject_digest } : {}),
   };
+}
+
+function policyOut(ctx: EcrContext, p: StoredPolicy): Output {
+  return {
+    registryId: ctx.registryId,
+    repositoryName: p.repositoryName,
+    lifecyclePolicyText: p.text,
+    ...(p.updatedAt !== null ? { lastEvaluatedAt: epoch(p.updatedAt) } : {}),
+  };
+}
+
+function previewResultOut(e: ExpiredImage): Output {
+  return {
+    ...(e.tags.length > 0 ? { imageTags: e.tags } : {}),
+    imageDigest: e.digest,
+    imagePushedAt: epoch(e.pushedAt),
+    action: { type: 'EXPIRE' },
+    appliedRulePriority: e.rulePriority,
+  };
+}
+
+function previewPosition(value: unknown): PreviewPosition {
+  if (isObject(value) && typeof value.createdAt === 'string' && typeof value.digest === 'string') return { createdAt: value.createdAt, digest: value.digest };
+  throw new RegistryError('PARAMETER_INVALID', "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid NextToken'");
 }
 
 function imageIdOut(id: ImageId): Output {
@@ -467,6 +494,66 @@ export const OPERATIONS: Record<string, EcrOperation> = {
       };
     },
   }),
+
+  // ---- lifecycle policies
+
+  PutLifecyclePolicy: op<RepoInput & { lifecyclePolicyText: string }>({
+    resource: (i) => i.repositoryName,
+    async run(ctx, i) {
+      const stored = await ctx.lifecycle.put(i.repositoryName, i.lifecyclePolicyText);
+      await ctx.audit('ecr:PutLifecyclePolicy', ctx.access.repositoryArn(stored.repositoryName), { document: parsedOrText(stored.text) });
+      return { registryId: ctx.registryId, repositoryName: stored.repositoryName, lifecyclePolicyText: stored.text };
+    },
+  }),
+
+  GetLifecyclePolicy: op<RepoInput>({
+    resource: (i) => i.repositoryName,
+    async run(ctx, i) {
+      return policyOut(ctx, await ctx.lifecycle.get(i.repositoryName));
+    },
+  }),
+
+  DeleteLifecyclePolicy: op<RepoInput>({
+    resource: (i) => i.repositoryName,
+    async run(ctx, i) {
+      const gone = await ctx.lifecycle.delete(i.repositoryName);
+      await ctx.audit('ecr:DeleteLifecyclePolicy', ctx.access.repositoryArn(gone.repositoryName));
+      return policyOut(ctx, gone);
+    },
+  }),
+
+  StartLifecyclePolicyPreview: op<RepoInput & { lifecyclePolicyText?: string }>({
+    resource: (i) => i.repositoryName,
+    async run(ctx, i) {
+      const started = await ctx.lifecycle.startPreview(i.repositoryName, i.lifecyclePolicyText);
+      return { registryId: ctx.registryId, repositoryName: i.repositoryName, lifecyclePolicyText: started.policy, status: started.status };
+    },
+  }),
+
+  GetLifecyclePolicyPreview: op<RepoInput & { imageIds?: ImageId[]; nextToken?: string; maxResults?: number; filter?: { tagStatus?: 'TAGGED' | 'UNTAGGED' | 'ANY' } }>({
+    resource: (i) => i.repositoryName,
+    async run(ctx, i) {
+      if (i.imageIds) noPagingWith('imageIds', i);
+      const status = i.filter?.tagStatus ?? 'ANY';
+      const scope = `GetLifecyclePolicyPreview|${i.repositoryName}|${status}`;
+      const after = i.nextToken !== undefined ? previewPosition(ctx.pages.decode(scope, i.nextToken)) : undefined;
+      const page = await ctx.lifecycle.getPreview(i.repositoryName, {
+        tagStatus: status,
+        limit: i.maxResults ?? DEFAULT_PAGE,
+        ...(i.imageIds ? { imageIds: i.imageIds } : {}),
+        ...(after ? { after } : {}),
+      });
+      return {
+        registryId: ctx.registryId,
+        repositoryName: i.repositoryName,
+        lifecyclePolicyText: page.policy,
+        status: page.status,
+        previewResults: page.results.map(previewResultOut),
+        summary: { expiringImageTotalCount: page.total },
+        ...(page.next ? { nextToken: ctx.pages.encode(scope, page.next) } : {}),
+      };
+    },
+  }),
 };
 
 function imagePosition(value: unknown): { id: number; tag: string | null } {
@@ -487,11 +574,6 @@ function parsedOrText(text: string): unknown {
  * until their own issues implement them.
  */
 export const LATER_FEATURES: Record<string, string> = {
-  GetLifecyclePolicy: 'lifecycle policies',
-  PutLifecyclePolicy: 'lifecycle policies',
-  DeleteLifecyclePolicy: 'lifecycle policies',
-  GetLifecyclePolicyPreview: 'lifecycle policies',
-  StartLifecyclePolicyPreview: 'lifecycle policies',
   StartImageScan: 'image scanning',
   DescribeImageScanFindings: 'image scanning',
   GetRegistryScanningConfiguration: 'image scanning',

@@ -9,6 +9,8 @@ import type { User } from '../../metadata/schema.js';
 import { ImageStore } from '../../metadata/image-store.js';
 import { RegistryError } from '../../registry/errors.js';
 import { Images } from '../../registry/images.js';
+import { LifecycleRunner } from '../../lifecycle/run.js';
+import { LifecycleService } from '../../lifecycle/service.js';
 import type { Registry } from '../../registry/registry.js';
 import { Repositories } from '../../registry/repositories.js';
 import { externalBase, requestContext } from '../auth-http.js';
@@ -62,6 +64,8 @@ export async function ecrApiRoutes(app: FastifyInstance, opts: EcrApiOptions): P
   const registryId = access.account.accountId;
   const repositories = new Repositories(store, access.identity, registry, registryId);
   const images = new Images(store, registry, repositories);
+  // Previews flush batched pull times first, so sinceImagePulled rules see the latest pulls.
+  const lifecycle = new LifecycleService(repositories, new LifecycleRunner(registry.metadata.connection, () => registry.pulls.flush()));
   // The page-token signing key, shared by every node through the database.
   const pages = new PageTokens(Buffer.from(await registry.metadata.initSetting('ecr_page_token_key', randomBytes(32).toString('base64')), 'base64'));
 
@@ -124,6 +128,7 @@ export async function ecrApiRoutes(app: FastifyInstance, opts: EcrApiOptions): P
       access: access!,
       repositories,
       images,
+      lifecycle,
       pages,
       registryId,
       baseUrl: externalBase(req, opts.publicUrl),
