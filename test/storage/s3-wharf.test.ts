@@ -88,6 +88,21 @@ describe.each(testDatabases())('Wharf on S3 storage (%s)', (database) => {
     }
   });
 
+  it('collects garbage on one node while the other serves: the deleted image objects leave the bucket', async () => {
+    const kept = await ca.pushImage('s3/gc', 'kept', { layers: 1, layerSize: 3000 });
+    const gone = await cb.pushImage('s3/gc', 'gone', { layers: 2, layerSize: 4000 });
+    expect((await ca.deleteManifest('s3/gc', gone.manifest.digest)).status).toBe(202);
+    const key = (digest: string) => `${prefix}/blobs/sha256/${digest.slice(7, 9)}/${digest.slice(7)}`;
+    const report = await b.wharf.gc.run({ now: new Date(Date.now() + 25 * 3600_000) });
+    expect(report.blobsDeleted).toBeGreaterThanOrEqual(3);
+    for (const blob of [gone.config, ...gone.layers]) expect(await s3.keys(key(blob.digest))).toEqual([]);
+    for (const blob of [kept.config, ...kept.layers]) {
+      expect(await s3.keys(key(blob.digest))).toHaveLength(1);
+      const res = await ca.getBlob('s3/gc', blob.digest);
+      expect(Buffer.from(await res.arrayBuffer()).equals(blob.bytes)).toBe(true);
+    }
+  });
+
   it('takes a monolithic push and rejects a wrong digest without leaving staged bytes', async () => {
     const data = randomBytes(200_000);
     const digest = await cb.pushBlob('s3/mono', data, { method: 'single-post' });
