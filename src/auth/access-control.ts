@@ -112,7 +112,7 @@ export class AccessControl {
   async authenticateBasic(username: string, password: string, sourceIp: string): Promise<Principal> {
     const throttleKey = `${username}|${sourceIp}`;
     if (this.throttle.isLocked(throttleKey)) {
-      await this.audit(username, 'Authenticate', 'failure', sourceIp, { reason: 'throttled' });
+      if (this.throttle.firstRejection(throttleKey)) await this.audit(username, 'Authenticate', 'failure', sourceIp, { reason: 'throttled' });
       throw new AuthenticationError('too many failed sign-in attempts; try again later', true);
     }
     const principal = await this.checkCredentials(username, password);
@@ -123,6 +123,28 @@ export class AccessControl {
     }
     this.throttle.succeed(throttleKey);
     return principal;
+  }
+
+  /**
+   * SigV4 (the ECR API) signs with an access key; its failures count against the same
+   * throttle as Basic sign-ins, keyed by access key id and source address. Returns true when
+   * the key is locked (the caller answers ThrottlingException), auditing only the first
+   * rejection of each lock.
+   */
+  async signatureLocked(accessKeyId: string | null, sourceIp: string): Promise<boolean> {
+    const key = `${accessKeyId ?? '-'}|${sourceIp}`;
+    if (!this.throttle.isLocked(key)) return false;
+    if (this.throttle.firstRejection(key)) await this.audit(accessKeyId, 'Authenticate', 'failure', sourceIp, { reason: 'throttled', api: 'ecr' });
+    return true;
+  }
+
+  async signatureFailed(accessKeyId: string | null, sourceIp: string, reason: string): Promise<void> {
+    this.throttle.fail(`${accessKeyId ?? '-'}|${sourceIp}`);
+    await this.audit(accessKeyId, 'Authenticate', 'failure', sourceIp, { reason, api: 'ecr' });
+  }
+
+  signatureSucceeded(accessKeyId: string, sourceIp: string): void {
+    this.throttle.succeed(`${accessKeyId}|${sourceIp}`);
   }
 
   private async checkCredentials(username: string, password: string): Promise<Principal | null> {

@@ -11,6 +11,8 @@ const MAX_KEYS = 100_000;
 interface Entry {
   failures: number[];
   lockedUntil: number;
+  /** A rejection during the current lock has been reported (audited) already. */
+  reported?: boolean;
 }
 
 export class LoginThrottle {
@@ -34,8 +36,20 @@ export class LoginThrottle {
     if (entry.failures.length >= this.maxFailures) {
       entry.lockedUntil = now + this.lockMs;
       entry.failures = [];
+      entry.reported = false;
     }
     this.entries.set(key, entry);
+  }
+
+  /**
+   * True the first time a locked key is rejected in this lock, false after: a flood of
+   * attempts against a locked key leaves one audit event, not one per request.
+   */
+  firstRejection(key: string, now = Date.now()): boolean {
+    const entry = this.entries.get(key);
+    if (!entry || entry.lockedUntil <= now || entry.reported) return false;
+    entry.reported = true;
+    return true;
   }
 
   succeed(key: string): void {

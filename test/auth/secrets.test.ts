@@ -62,6 +62,18 @@ describe('login throttle', () => {
     expect(t.isLocked('alice|1.2.3.4', 2000 + 30_001)).toBe(false);
   });
 
+  it('reports the first rejection of each lock once', () => {
+    const t = new LoginThrottle(2, 1000, 1000);
+    expect(t.firstRejection('k', 0)).toBe(false);
+    t.fail('k', 0);
+    t.fail('k', 1);
+    expect([t.firstRejection('k', 2), t.firstRejection('k', 3), t.firstRejection('k', 4)]).toEqual([true, false, false]);
+    // A new lock after this one expires is reported again.
+    t.fail('k', 1500);
+    t.fail('k', 1501);
+    expect(t.firstRejection('k', 1502)).toBe(true);
+  });
+
   it('forgets failures outside the window and after a success', () => {
     const t = new LoginThrottle(3, 1000, 1000);
     t.fail('k', 0);

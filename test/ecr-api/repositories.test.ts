@@ -325,6 +325,21 @@ describe.each(testDatabases())('ECR API: repositories and registry (%s)', (datab
     expect(res.status).toBe(200);
   });
 
+  it('throttles repeated bad signatures per access key and address, auditing each lock once', async () => {
+    const target = await createUserWithKey(server, 'guess-target', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] });
+    const guessing = ecrClient(server, { accessKeyId: target.accessKeyId, secret: `${target.secret}x` });
+    for (let i = 0; i < 10; i++) expect((await failure(guessing.send(new DescribeRegistryCommand({})))).name).toBe('InvalidSignatureException');
+    // Locked now: even the right secret is turned away, however often it is tried.
+    for (let i = 0; i < 5; i++) {
+      expect(await failure(ecrClient(server, target).send(new DescribeRegistryCommand({})))).toMatchObject({ name: 'ThrottlingException', status: 400 });
+    }
+    const events = (await server.wharf.access!.identity.listAudit(100)).filter((e) => e.actor === target.accessKeyId);
+    expect(events.filter((e) => (e.detail ?? '').includes('InvalidSignatureException'))).toHaveLength(10);
+    expect(events.filter((e) => (e.detail ?? '').includes('throttled'))).toHaveLength(1);
+    // Other keys from the same address are not affected.
+    expect((await ecrClient(server).send(new DescribeRegistryCommand({}))).registryId).toBe(registryId);
+  });
+
   it('authenticates with Signature V4 and answers the exact AWS errors', async () => {
     const wrongSecret = ecrClient(server, { accessKeyId: ADMIN.accessKeyId, secret: `${ADMIN.secret}x` });
     const bad = await failure(wrongSecret.send(new DescribeRegistryCommand({})));

@@ -72,6 +72,9 @@ export async function ecrApiRoutes(app: FastifyInstance, opts: EcrApiOptions): P
   async function authenticate(req: FastifyRequest, body: Buffer): Promise<Principal> {
     const url = req.raw.url ?? '/';
     const q = url.indexOf('?');
+    // Only a well-formed id is a throttle key: anything else cannot name a key anyway.
+    const keyId = /Credential=([A-Z0-9]{16,128})\//.exec(req.headers.authorization ?? '')?.[1] ?? null;
+    if (await access!.signatureLocked(keyId, req.ip)) throw new EcrApiError('ThrottlingException', 'Rate exceeded', 400);
     let user: User | undefined;
     const result = await verifySigV4(
       {
@@ -93,13 +96,13 @@ export async function ecrApiRoutes(app: FastifyInstance, opts: EcrApiOptions): P
     );
     if (!result.ok) {
       if (result.error.type === 'UnrecognizedClientException' || result.error.type === 'InvalidSignatureException') {
-        const keyId = /Credential=([A-Z0-9]{1,128})\//.exec(req.headers.authorization ?? '')?.[1] ?? null;
-        await access!.audit(keyId, 'Authenticate', 'failure', req.ip, { reason: result.error.type, api: 'ecr' });
+        await access!.signatureFailed(keyId, req.ip, result.error.type);
       }
       if (result.error.detail) req.log.debug({ detail: result.error.detail }, 'SigV4 verification failed');
       throw new EcrApiError(result.error.type, result.error.message, result.error.status);
     }
     if (!user) throw new EcrApiError('UnrecognizedClientException', 'The security token included in the request is invalid.');
+    if (keyId) access!.signatureSucceeded(keyId, req.ip);
     return access!.principalOf(user, 'access-key');
   }
 
