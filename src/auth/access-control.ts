@@ -4,6 +4,7 @@ import type { IdentityStore } from '../metadata/identity-store.js';
 import type { User } from '../metadata/schema.js';
 import { evaluate, parsePolicy, type Policy } from './policy/index.js';
 import { LoginThrottle } from './throttle.js';
+import { TtlCache } from './ttl-cache.js';
 import { safeEqual, verifyPassword, type MasterKey } from './secrets.js';
 import type { TokenService } from './tokens.js';
 
@@ -67,10 +68,13 @@ interface Cached<T> {
  */
 export class AccessControl {
   private readonly throttle = new LoginThrottle();
-  private readonly policyCache = new Map<string, Cached<Policy[]>>();
-  private readonly repositoryCache = new Map<string, Cached<RepositoryAccess | null>>();
-  private readonly keyTouched = new Map<string, number>();
-  private readonly signInCache = new Map<string, Cached<Principal>>();
+  private readonly policyCache = new TtlCache<string, Policy[]>(CACHE_MS);
+  // Keyed by whatever name a request carries, existing or not: bounded.
+  private readonly repositoryCache = new TtlCache<string, RepositoryAccess | null>(CACHE_MS);
+  private readonly keyTouched = new TtlCache<string, true>(300_000);
+  private readonly signInCache = new TtlCache<string, Principal>(SIGN_IN_CACHE_MS);
+  /** Users named by bearer tokens: a token is checked on every /v2 request, the user row need not be. */
+  private readonly subjectCache = new TtlCache<string, Principal | null>(CACHE_MS);
 
   constructor(
     readonly identity: IdentityStore,
@@ -170,7 +174,7 @@ export class AccessControl {
     // every request pays it once a minute, keyed by a hash of the pair, never the secret.
     const cacheKey = createHash('sha256').update(`${username}\u0000${password}`).digest('base64');
     const cached = this.signInCache.get(cacheKey);
-    if (cached && cached.until > Date.now()) return cached.value;
+    if (cached) return cached;
     const user = await this.identity.getUserByName(username);
     if (!user?.password_hash) {
       // Spend the same time as a real check, so timing does not reveal which users exist.
@@ -179,8 +183,7 @@ export class AccessControl {
     }
     if (!(await verifyPassword(password, user.password_hash))) return null;
     const principal = this.principalOf(user, 'password');
-    if (this.signInCache.size >= 10_000) this.signInCache.clear();
-    this.signInCache.set(cacheKey, { value: principal, until: Date.now() + SIGN_IN_CACHE_MS });
+    this.signInCache.set(cacheKey, principal);
     return principal;
   }
 
@@ -197,16 +200,20 @@ export class AccessControl {
   /** Records last use at most every five minutes per key and process. */
   private noteKeyUse(id: string): void {
     const now = Date.now();
-    if ((this.keyTouched.get(id) ?? 0) > now - 300_000) return;
-    this.keyTouched.set(id, now);
+    if (this.keyTouched.get(id, now)) return;
+    this.keyTouched.set(id, true, now);
     this.identity.touchAccessKey(id, new Date(now).toISOString()).catch((err: unknown) => this.log.warn({ err }, 'could not record access key use'));
   }
 
   /** The principal a registry bearer token names; null when that user no longer exists. */
   async principalForSubject(subject: string): Promise<Principal | null> {
     if (subject === 'anonymous') return this.anonymous();
+    const cached = this.subjectCache.get(subject);
+    if (cached !== undefined) return cached;
     const user = await this.identity.getUserById(subject);
-    return user ? this.principalOf(user, 'bearer') : null;
+    const principal = user ? this.principalOf(user, 'bearer') : null;
+    this.subjectCache.set(subject, principal);
+    return principal;
   }
 
   /**
@@ -275,7 +282,7 @@ export class AccessControl {
 
   private async identityPolicies(userId: string): Promise<Policy[]> {
     const cached = this.policyCache.get(userId);
-    if (cached && cached.until > Date.now()) return cached.value;
+    if (cached) return cached;
     const rows = await this.identity.identityPolicies(userId);
     const value: Policy[] = [];
     for (const row of rows) {
@@ -286,13 +293,13 @@ export class AccessControl {
         this.log.error({ err, source: row.source }, 'stored identity policy does not parse; ignoring it');
       }
     }
-    this.policyCache.set(userId, { value, until: Date.now() + CACHE_MS });
+    this.policyCache.set(userId, value);
     return value;
   }
 
   private async repositoryAccess(name: string): Promise<RepositoryAccess | null> {
     const cached = this.repositoryCache.get(name);
-    if (cached && cached.until > Date.now()) return cached.value;
+    if (cached !== undefined) return cached;
     const row = await this.identity.repositoryAccess(name);
     let policy: Policy | undefined;
     if (row?.policy) {
@@ -305,7 +312,7 @@ export class AccessControl {
     const value = row
       ? { visibility: row.visibility, ...(policy ? { policy } : {}), tags: row.resource_tags ? (JSON.parse(row.resource_tags) as Record<string, string>) : {} }
       : null;
-    this.repositoryCache.set(name, { value, until: Date.now() + CACHE_MS });
+    this.repositoryCache.set(name, value);
     return value;
   }
 
@@ -331,6 +338,7 @@ export class AccessControl {
     this.signInCache.clear();
     this.policyCache.clear();
     this.repositoryCache.clear();
+    this.subjectCache.clear();
     this.registryPolicyCache = undefined;
   }
 
