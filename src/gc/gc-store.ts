@@ -39,6 +39,17 @@ export class GcStore {
       where m.repository_id = rb.repository_id and mr.digest = rb.digest and mr.kind = 'blob')`;
   }
 
+  /**
+   * No manifest anywhere names the blob. Normally implied by "no link" (a manifest's blobs are
+   * linked in its repository), but a client may DELETE a blob a manifest still uses: its link
+   * goes, and the bytes stay, so the image can be repaired by pushing the blob again.
+   */
+  private namedByNoManifest(table: 'b' | 'blobs') {
+    return table === 'b'
+      ? sql<boolean>`not exists (select 1 from manifest_references mr where mr.digest = b.digest and mr.kind = 'blob')`
+      : sql<boolean>`not exists (select 1 from manifest_references mr where mr.digest = blobs.digest and mr.kind = 'blob')`;
+  }
+
   private touchedBefore(alias: 'rb' | 'b', cutoff: string) {
     return alias === 'rb'
       ? sql<boolean>`coalesce(rb.touched_at, rb.created_at) < ${cutoff}`
@@ -104,6 +115,7 @@ export class GcStore {
       .select(['b.digest', 'b.size'])
       .where(this.touchedBefore('b', cutoff))
       .where(({ not, exists, selectFrom }) => not(exists(selectFrom('repository_blobs as rb').select('rb.digest').whereRef('rb.digest', '=', 'b.digest'))))
+      .where(this.namedByNoManifest('b'))
       .orderBy('b.digest')
       .limit(limit);
     if (after !== undefined) q = q.where('b.digest', '>', after);
@@ -130,6 +142,7 @@ export class GcStore {
         )
         .where(sql<boolean>`coalesce(blobs.touched_at, blobs.created_at) < ${cutoff}`)
         .where(({ not, exists, selectFrom }) => not(exists(selectFrom('repository_blobs as rb').select('rb.digest').whereRef('rb.digest', '=', 'blobs.digest'))))
+        .where(this.namedByNoManifest('blobs'))
         .returning(['digest', 'size'])
         .execute();
       const claimed = deleted.map((r) => ({ digest: r.digest, size: Number(r.size) }));
@@ -195,6 +208,7 @@ export class GcStore {
           select 1 from repository_blobs rb where rb.digest = b.digest
           and not (coalesce(rb.touched_at, rb.created_at) < ${cutoff} and ${this.unreferencedLink()}))`,
       )
+      .where(this.namedByNoManifest('b'))
       .executeTakeFirst();
     return { links: Number(links?.n ?? 0), blobs: Number(blobs?.n ?? 0), bytes: Number(blobs?.bytes ?? 0) };
   }

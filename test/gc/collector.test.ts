@@ -157,6 +157,18 @@ describe.each(testDatabases())('online garbage collection (%s)', (database) => {
     await res.arrayBuffer();
   });
 
+  it('keeps the bytes of a blob a manifest still names even after a client deleted its link', async () => {
+    const repo = repoName('gc-unlinked');
+    const image = await client.pushImage(repo, 'v1', { layers: 1, layerSize: 2500 });
+    const layerDigest = image.layers[0]!.digest;
+    expect((await client.fetch(`/v2/${repo}/blobs/${layerDigest}`, { method: 'DELETE' })).status).toBe(202);
+    await reg.wharf.gc.run({ now: later() });
+    expect(await stored(layerDigest)).toBe(true);
+    // Pushing the blob again repairs the image.
+    await client.pushContent(repo, image.layers[0]!);
+    expect((await client.getBlob(repo, layerDigest)).status).toBe(200);
+  });
+
   it('never lists storage: every candidate comes from the database', async () => {
     // A file in storage that the database does not know is not the collector's business.
     const stray = layer(333);
