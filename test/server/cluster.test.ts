@@ -42,9 +42,10 @@ describe('cluster mode', () => {
       expect((await send(`${location}?digest=${sha256(blob)}`, 'PUT')).status).toBe(201);
       const pulled = await send(`${server.url}/v2/cluster/blobs/${sha256(blob)}`, 'GET');
       expect(pulled.body.equals(blob)).toBe(true);
+      // Logged once both workers listen, which on a loaded machine may come well after the
+      // first one already serves: wait for it before stopping, or it is never logged.
+      await expect.poll(() => server.output(), { timeout: 60_000, interval: 200 }).toMatch(/"workers":2.*wharf is ready/);
       expect(await server.stop()).toBe(0);
-      // Logged once both workers listen, which may come after the first one already serves.
-      expect(server.output()).toMatch(/"workers":2.*wharf is ready/);
       expect(server.output().match(/stopped cleanly/g)?.length).toBeGreaterThanOrEqual(3);
     } finally {
       await server.stop('SIGKILL');
