@@ -1,10 +1,11 @@
-import { randomUUID, type Hash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ManifestRow, Repository } from '../metadata/schema.js';
 import type { MetadataStore, Page, ReferrerRow } from '../metadata/store.js';
 import type { BlobStore, ByteRange } from '../storage/blob-store.js';
 import { digestAlgorithm, digestOf, finishDigest, newHasher, parseDigest, type Digest, type DigestAlgorithm } from './digest.js';
+import { UploadHasher } from './hasher.js';
 import { RegistryError } from './errors.js';
 import { MAX_MANIFEST_BYTES, parseManifest } from './manifest.js';
 import { validateRepositoryName, validateTag } from './names.js';
@@ -67,7 +68,7 @@ export interface StoredManifest {
 
 /** Hash state kept between chunks of an upload handled by this process. */
 interface HashState {
-  hash: Hash;
+  hash: UploadHasher;
   algorithm: DigestAlgorithm;
   size: number;
 }
@@ -307,11 +308,11 @@ export class Registry {
   private async writeChunk(id: string, offset: number, body: Readable, opts: { expected?: number | undefined; acknowledge: boolean }): Promise<number> {
     let state = this.hashes.get(id);
     if (state && state.size !== offset) {
-      this.hashes.delete(id);
+      this.dropHash(id);
       state = undefined;
     }
     if (!state && offset === 0) {
-      state = { hash: newHasher(DEFAULT_ALGORITHM), algorithm: DEFAULT_ALGORITHM, size: 0 };
+      state = { hash: new UploadHasher(DEFAULT_ALGORITHM), algorithm: DEFAULT_ALGORITHM, size: 0 };
       this.hashes.set(id, state);
     }
     const hashing = state;
@@ -319,20 +320,26 @@ export class Registry {
     try {
       size = await this.blobs.writeUpload(id, offset, body, hashing ? (chunk) => hashing.hash.update(chunk) : undefined);
     } catch (err) {
-      this.hashes.delete(id);
+      this.dropHash(id);
       throw err;
     }
     if (opts.expected !== undefined && size - offset !== opts.expected) {
       // Never acknowledged: the next write at the old offset overwrites these bytes.
-      this.hashes.delete(id);
+      this.dropHash(id);
       throw new RegistryError('RANGE_INVALID', 'chunk length does not match Content-Range', { size: offset });
     }
     if (opts.acknowledge && !(await this.metadata.advanceUpload(id, offset, size, this.now()))) {
-      this.hashes.delete(id);
+      this.dropHash(id);
       throw new RegistryError('UPLOAD_BUSY', 'upload was modified concurrently', { size: offset });
     }
     if (hashing) hashing.size = size;
     return size;
+  }
+
+  /** Forgets an upload's running digest (and its state in the hashing thread). */
+  private dropHash(id: string): void {
+    this.hashes.get(id)?.hash.dispose();
+    this.hashes.delete(id);
   }
 
   private leaseUntil(): string {
@@ -381,7 +388,7 @@ export class Registry {
     await this.blobs.commitUpload(id, size, expected);
     // The upload's row goes in the link's transaction.
     await this.metadata.linkBlob(repositoryId, expected, size, this.now(), { finishedUpload: id });
-    this.hashes.delete(id);
+    this.dropHash(id);
     return expected;
   }
 
@@ -407,7 +414,16 @@ export class Registry {
   private async computeDigest(id: string, size: number, algorithm: DigestAlgorithm): Promise<Digest> {
     const state = this.hashes.get(id);
     this.hashes.delete(id);
-    if (state && state.size === size && state.algorithm === algorithm) return finishDigest(state.hash, algorithm);
+    if (state && state.size === size && state.algorithm === algorithm) {
+      try {
+        return `${algorithm}:${await state.hash.digest()}` as Digest;
+      } catch (err) {
+        // The hashing thread failed: fall back to reading the bytes again.
+        this.log.warn({ err, upload: id }, 'could not finish an upload digest in the hashing thread');
+      }
+    } else {
+      state?.hash.dispose();
+    }
     // No usable hash state (another process took earlier chunks, a restart, or another algorithm): re-read.
     const hash = newHasher(algorithm);
     const stream = await this.blobs.readUpload(id, size);
@@ -422,7 +438,7 @@ export class Registry {
 
   /** Storage first, then the row: a crash in between leaves a row the expiry sweep retries. */
   private async discardUpload(id: string): Promise<void> {
-    this.hashes.delete(id);
+    this.dropHash(id);
     await this.blobs.abortUpload(id);
     await this.metadata.deleteUpload(id);
   }

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { RegistryError } from '../../registry/errors.js';
 import { MAX_MANIFEST_BYTES, MediaTypes, SUPPORTED_MANIFEST_TYPES } from '../../registry/manifest.js';
 import type { Registry } from '../../registry/registry.js';
@@ -186,7 +186,21 @@ export async function distributionRoutes(app: FastifyInstance, opts: Distributio
       reply.header('content-length', String(size));
     }
     if (!withBody) return reply.send();
-    return reply.send(await registry.openBlob(stat, range ?? undefined));
+    const body = await registry.openBlob(stat, range ?? undefined);
+    if (isDirectSource(body) && req.raw.httpVersionMajor === 1) {
+      // HTTP/1.1: the store writes straight to the socket from reused buffers (see FileReader).
+      reply.hijack();
+      reply.raw.writeHead(reply.statusCode, reply.getHeaders() as Record<string, string>);
+      try {
+        await body.writeTo(reply.raw);
+      } catch (err) {
+        // Headers are out: the only way to tell the client is to cut the connection.
+        req.log.info({ reason: (err as Error).message }, 'blob response ended early');
+        reply.raw.destroy();
+      }
+      return reply;
+    }
+    return reply.send(body);
   }
 
   async function sendManifest(req: FastifyRequest, reply: FastifyReply, route: Extract<V2Route, { kind: 'manifest' }>, withBody: boolean) {
@@ -293,6 +307,15 @@ export async function distributionRoutes(app: FastifyInstance, opts: Distributio
   for (const url of ['/v2', '/v2/', '/v2/*']) {
     app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'], url, handler: dispatch });
   }
+}
+
+/** A blob stream that can write itself to a response (the filesystem store's reader). */
+interface DirectSource {
+  writeTo(out: Writable): Promise<void>;
+}
+
+function isDirectSource(stream: Readable): stream is Readable & DirectSource {
+  return typeof (stream as Partial<DirectSource>).writeTo === 'function';
 }
 
 function pageOf(query: URLSearchParams): { n?: number; last?: string; fetch?: number } {
