@@ -93,11 +93,16 @@ export class JobQueue {
     const now = new Date().toISOString();
     const until = new Date(Date.now() + leaseMs).toISOString();
     const lock = this.dialect === 'postgres' ? sql`for update skip locked` : sql``;
+    // Only kinds this process can run: in a cluster mid-upgrade, or with a schedule turned off
+    // here, another node's jobs must wait for a node that knows them, not fail here until dead.
+    const kinds = [...this.handlers.keys()];
+    if (kinds.length === 0) return undefined;
     const result = await sql<Job>`
       update jobs set locked_by = ${this.workerId}, locked_until = ${until}, attempts = attempts + 1, updated_at = ${now}
       where id = (
         select id from jobs
         where status = 'pending' and run_at <= ${now} and (locked_until is null or locked_until < ${now})
+        and kind in (${sql.join(kinds)})
         order by run_at, id
         limit 1
         ${lock}

@@ -7,14 +7,9 @@ import type { LifecycleRunner } from './run.js';
 export const LIFECYCLE_JOB = 'lifecycle.run';
 
 export function scheduleLifecycle(jobs: JobQueue, runner: LifecycleRunner, intervalMs: number, log: Logger): void {
-  if (intervalMs <= 0) {
-    // Turned off here. A row left from when it was on is still claimed: a one-off handler
-    // drops it, where a missing handler would fail and retry it forever.
-    jobs.handle(LIFECYCLE_JOB, async () => {
-      log.info('lifecycle policies are not scheduled here (lifecycleInterval: off): dropping the lifecycle.run job');
-    });
-    return;
-  }
+  // Turned off here: no handler, so this process never claims the job (the queue only claims
+  // kinds it can run), and nodes where it is on keep running it.
+  if (intervalMs <= 0) return;
   jobs.every(LIFECYCLE_JOB, intervalMs, async () => {
     const { reports, failures } = await runner.runAll();
     for (const r of reports) {

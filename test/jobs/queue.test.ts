@@ -56,11 +56,26 @@ describe.each(testDatabases())('job queue on %s', (database) => {
     expect(await a.claim()).toBeUndefined();
   });
 
+  it('leaves a job of a kind it cannot run to a node that can (a rolling upgrade, a schedule off here)', async () => {
+    const older = new JobQueue(await open(), log);
+    older.handle('known', async () => undefined);
+    const newer = new JobQueue(await open(), log);
+    const ran: string[] = [];
+    newer.handle('newer.kind', async () => {
+      ran.push('newer.kind');
+    });
+    await newer.enqueue('newer.kind', {});
+    for (let i = 0; i < 5; i++) expect(await older.runDue()).toBe(0);
+    expect(await newer.runDue()).toBe(1);
+    expect(ran).toEqual(['newer.kind']);
+  });
+
   it('hands a job whose worker died (lease expired) to another worker', async () => {
     const dead = new JobQueue(await open(), log);
     const alive = new JobQueue(await open(), log);
     let ran = 0;
     alive.handle('orphan', async () => void ran++);
+    dead.handle('orphan', async () => undefined); // it could run the job; it dies holding it
     await dead.enqueue('orphan');
     const claimed = await dead.claim(50);
     expect(claimed?.kind).toBe('orphan');
