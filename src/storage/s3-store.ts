@@ -297,16 +297,28 @@ export class S3BlobStore implements BlobStore {
     return `${this.uploadPrefix(uploadId)}multipart`;
   }
 
+  /**
+   * The parts the index names. The index only saves requests: parts always form a chain from
+   * offset 0 that walkChain can follow, so an index that is missing, or unreadable (a server
+   * that served it half-written), reads as empty and the callers walk the chain instead.
+   */
   private async readIndex(uploadId: string): Promise<StagedPart[]> {
     const body = await this.readSmallObject(this.indexKey(uploadId));
     if (body === null) return [];
-    const parsed = JSON.parse(body) as { parts?: unknown };
-    if (!Array.isArray(parsed.parts)) throw new Error(`upload ${uploadId} has a damaged index`);
-    return parsed.parts.map((entry: unknown) => {
+    let entries: unknown;
+    try {
+      entries = (JSON.parse(body) as { parts?: unknown }).parts;
+    } catch {
+      return [];
+    }
+    if (!Array.isArray(entries)) return [];
+    const parts: StagedPart[] = [];
+    for (const entry of entries) {
       const [start, size] = Array.isArray(entry) ? (entry as unknown[]) : [];
-      if (!Number.isSafeInteger(start) || !Number.isSafeInteger(size)) throw new Error(`upload ${uploadId} has a damaged index`);
-      return { key: this.partKey(uploadId, start as number), start: start as number, size: size as number };
-    });
+      if (!Number.isSafeInteger(start) || !Number.isSafeInteger(size) || (start as number) < 0 || (size as number) < 0) return [];
+      parts.push({ key: this.partKey(uploadId, start as number), start: start as number, size: size as number });
+    }
+    return parts;
   }
 
   private async writeIndex(uploadId: string, parts: StagedPart[]): Promise<void> {

@@ -4,7 +4,7 @@
 // on the bucket WHARF_TEST_S3_URL names.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3BlobStore } from '../../src/storage/s3-store.js';
 import type { S3StoreOptions } from '../../src/storage/s3-url.js';
@@ -210,6 +210,22 @@ describe('S3 driver', () => {
     expect((await collect(await store.readUpload(id, whole.length))).equals(whole)).toBe(true);
     await store.commitUpload(id, whole.length, sha256(whole));
     await expectBlob(store, whole);
+  });
+
+  it('treats a missing or damaged index as absent and walks the chain of parts instead', async () => {
+    const id = randomUUID();
+    const data = pattern(7 * MiB + 5);
+    await writeChunks([store], id, data, [6 * MiB, KiB, MiB - KiB + 5]);
+    const indexKey = `${uploadPrefix(id)}index`;
+    await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: indexKey, Body: '{"parts":[[0,' }));
+    expect((await collect(await store.readUpload(id, data.length))).equals(data)).toBe(true);
+    const tail = randomBytes(100);
+    await store.writeUpload(id, data.length, Readable.from([tail]));
+    const whole = Buffer.concat([data, tail]);
+    await s3.client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: indexKey }));
+    await store.commitUpload(id, whole.length, sha256(whole));
+    await expectBlob(store, whole);
+    expect(await s3.keys(uploadPrefix(id))).toEqual([]);
   });
 
   it('cuts back a staged part that runs past the acknowledged offset', async () => {
