@@ -18,6 +18,7 @@
  * and counted; a member goes when everything that holds it goes, and never while an index that
  * lists it stays. See `buildGraph` and `settle`.
  */
+import { wildcardMatch } from '../registry/wildcard.js';
 import type { Expiry, LifecycleImage, LifecyclePolicy, LifecycleRule } from './types.js';
 
 const DAY_MS = 86_400_000;
@@ -77,27 +78,7 @@ function buildGraph(images: LifecycleImage[]): Graph {
 
 /** `*` is any run of characters (possibly none); everything else is literal; the whole tag must match. */
 export function matchesTagPattern(pattern: string, tag: string): boolean {
-  let p = 0;
-  let t = 0;
-  let star = -1; // position of the last `*` seen in the pattern
-  let resume = 0; // where in the tag that `*` currently stops
-  while (t < tag.length) {
-    if (pattern[p] === '*') {
-      star = p++;
-      resume = t;
-    } else if (p < pattern.length && pattern[p] === tag[t]) {
-      p++;
-      t++;
-    } else if (star >= 0) {
-      // Let the last `*` swallow one more character and retry from there.
-      p = star + 1;
-      t = ++resume;
-    } else {
-      return false;
-    }
-  }
-  while (pattern[p] === '*') p++;
-  return p === pattern.length;
+  return wildcardMatch(pattern, tag);
 }
 
 /** Whether a rule's tag selection picks an image (ECR's "tagging requirements of a rule"). */

@@ -1,4 +1,7 @@
 import { RegistryError } from './errors.js';
+import { wildcardMatch } from './wildcard.js';
+
+export { wildcardMatch };
 
 /** ECR's four image tag mutability settings. */
 export const TAG_MUTABILITY = ['MUTABLE', 'IMMUTABLE', 'IMMUTABLE_WITH_EXCLUSION', 'MUTABLE_WITH_EXCLUSION'] as const;
@@ -61,15 +64,6 @@ export function tagMutabilityOf(row: { tag_mutability: string; tag_mutability_ex
     }
   }
   return { mutability, exclusions };
-}
-
-/** `*` matches any run of characters (none included); everything else matches itself. */
-export function wildcardMatch(pattern: string, value: string): boolean {
-  const source = pattern
-    .split('*')
-    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-    .join('.*');
-  return new RegExp(`^${source}$`).test(value);
 }
 
 /**

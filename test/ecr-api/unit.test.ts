@@ -118,6 +118,16 @@ describe('tag mutability', () => {
     expect(wildcardMatch('*-rc*', 'v1-rc2')).toBe(true);
     expect(wildcardMatch('v1.0', 'v1x0')).toBe(false);
     expect(wildcardMatch('latest', 'latest')).toBe(true);
+    expect(wildcardMatch('*', '')).toBe(true);
+    expect(wildcardMatch('a*b*c', 'abc')).toBe(true);
+    expect(wildcardMatch('a*b*c', 'acb')).toBe(false);
+  });
+
+  it('matches a hostile filter against a long tag without backtracking (a regex would hang here)', () => {
+    const filter = `${'*a'.repeat(60)}*b`; // 121 characters, valid as an exclusion filter
+    expect(wildcardMatch(filter, 'a'.repeat(128))).toBe(false);
+    expect(wildcardMatch(filter, `${'a'.repeat(127)}b`)).toBe(true);
+    expect(checkTagMutability('IMMUTABLE_WITH_EXCLUSION', [{ filterType: 'WILDCARD', filter }]).exclusions).toHaveLength(1);
   });
 
   it('decides which tags are immutable under each setting', () => {
