@@ -2,18 +2,16 @@
 // servers keep running (the same online collector the scheduled job runs).
 import type { Command } from 'commander';
 import pino from 'pino';
-import { SETTINGS } from '../config/config.js';
+import { parseDuration, SETTINGS } from '../config/config.js';
 import { GarbageCollector } from '../gc/collector.js';
 import { openBlobStore } from '../storage/open.js';
 import { adminCommand, withAdmin, type AdminFlags } from './admin-context.js';
 import { emit, fields, runAction, UsageError } from './cli-util.js';
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
 function parseGrace(text: string): number {
-  const m = /^(\d+)(ms|s|m|h|d)$/.exec(text);
-  if (!m) throw new UsageError(`--grace-period "${text}" is not a duration: use e.g. 0s, 30m or 24h`);
-  return Number(m[1]) * UNITS[m[2]!]!;
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new UsageError(`--grace-period "${text}" is not a duration: use e.g. 0s, 30m or 24h`);
+  return ms;
 }
 
 export function gcCommand(): Command {

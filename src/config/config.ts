@@ -90,6 +90,12 @@ export type RawSettings = Partial<Record<SettingName, unknown>>;
 const DURATION = /^(\d+)(ms|s|m|h|d)$/;
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
+/** `500ms`, `30s`, `15m`, `24h`, `7d` (zero allowed) in milliseconds; undefined when not a duration. For CLI options outside the settings. */
+export function parseDuration(text: string): number | undefined {
+  const m = DURATION.exec(text);
+  return m ? Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS] : undefined;
+}
+
 const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
   if (typeof v === 'number' && Number.isInteger(v) && v > 0) return v;
   const m = typeof v === 'string' ? DURATION.exec(v) : null;

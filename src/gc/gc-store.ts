@@ -23,6 +23,17 @@ export interface GcTotals {
 }
 
 const TOTALS_KEY = 'gc.totals';
+const NO_RUNS: GcTotals = { runs: 0, unlinked: 0, blobsDeleted: 0, bytesReclaimed: 0, lastRunAt: null, lastDurationMs: 0 };
+
+/** The stored totals; a missing or damaged value counts as no runs. */
+function parseTotals(value: string | undefined): GcTotals {
+  if (value === undefined) return NO_RUNS;
+  try {
+    return { ...NO_RUNS, ...(JSON.parse(value) as Partial<GcTotals>) };
+  } catch {
+    return NO_RUNS;
+  }
+}
 
 /** The SQL of garbage collection: every candidate comes from the metadata database, never a storage listing. */
 export class GcStore {
@@ -215,13 +226,7 @@ export class GcStore {
 
   async totals(): Promise<GcTotals> {
     const row = await this.db.selectFrom('settings').select('value').where('key', '=', TOTALS_KEY).executeTakeFirst();
-    const empty: GcTotals = { runs: 0, unlinked: 0, blobsDeleted: 0, bytesReclaimed: 0, lastRunAt: null, lastDurationMs: 0 };
-    if (!row) return empty;
-    try {
-      return { ...empty, ...(JSON.parse(row.value) as Partial<GcTotals>) };
-    } catch {
-      return empty;
-    }
+    return parseTotals(row?.value);
   }
 
   /** Adds one run to the totals (read-modify-write in a write transaction: runs on several nodes add up). */
@@ -229,15 +234,7 @@ export class GcStore {
     await this.connection.writeTransaction(async (tx) => {
       let query = tx.selectFrom('settings').select('value').where('key', '=', TOTALS_KEY);
       if (this.connection.dialect === 'postgres') query = query.forUpdate();
-      const row = await query.executeTakeFirst();
-      let totals: GcTotals = { runs: 0, unlinked: 0, blobsDeleted: 0, bytesReclaimed: 0, lastRunAt: null, lastDurationMs: 0 };
-      if (row) {
-        try {
-          totals = { ...totals, ...(JSON.parse(row.value) as Partial<GcTotals>) };
-        } catch {
-          // A damaged value restarts the totals.
-        }
-      }
+      const totals = parseTotals((await query.executeTakeFirst())?.value);
       const next: GcTotals = {
         runs: totals.runs + 1,
         unlinked: totals.unlinked + run.unlinked,

@@ -255,21 +255,28 @@ describe('S3 driver', () => {
     }
   });
 
-  it('aborts an upload whose commit crashed: no staged object and no multipart upload remain', async () => {
+  /**
+   * An 11 MiB upload written in chunks of `sizes`, whose commit died between creating the
+   * multipart upload and completing it: nothing the dying node would do to clean up reached
+   * the bucket. `uploads()` lists the multipart uploads in flight for the blob.
+   */
+  async function crashedCommit(sizes: number[]) {
     const data = pattern(11 * MiB);
     const digest = sha256(data);
     const blobKey = `${prefix}/blobs/sha256/${digest.slice(7, 9)}/${digest.slice(7)}`;
     const id = randomUUID();
-    await writeChunks([store], id, data, [4 * MiB, 7 * MiB]);
-
-    // A node that dies between creating the multipart upload and completing it: nothing it
-    // would do to clean up reaches the bucket.
+    await writeChunks([store], id, data, sizes);
     const dying = sameStore();
     record(dying, { fail: new Set(['CompleteMultipartUploadCommand', 'AbortMultipartUploadCommand', 'DeleteObjectCommand', 'DeleteObjectsCommand']) });
     await expect(dying.commitUpload(id, data.length, digest)).rejects.toThrow(/injected/);
     dying.client.destroy();
     const uploads = async () => (await s3.client.send(new ListMultipartUploadsCommand({ Bucket: s3.bucket, Prefix: blobKey }))).Uploads ?? [];
     expect(await uploads()).toHaveLength(1);
+    return { id, data, digest, uploads };
+  }
+
+  it('aborts an upload whose commit crashed: no staged object and no multipart upload remain', async () => {
+    const { id, data, digest, uploads } = await crashedCommit([4 * MiB, 7 * MiB]);
     expect(await s3.keys(uploadPrefix(id))).toContain(`${uploadPrefix(id)}multipart`);
     expect(await store.stat(digest)).toBeNull();
 
@@ -281,17 +288,7 @@ describe('S3 driver', () => {
   });
 
   it('ends the multipart upload of a crashed commit when the commit is retried', async () => {
-    const data = pattern(11 * MiB);
-    const digest = sha256(data);
-    const blobKey = `${prefix}/blobs/sha256/${digest.slice(7, 9)}/${digest.slice(7)}`;
-    const id = randomUUID();
-    await writeChunks([store], id, data, [6 * MiB, 5 * MiB]);
-    const dying = sameStore();
-    record(dying, { fail: new Set(['CompleteMultipartUploadCommand', 'AbortMultipartUploadCommand', 'DeleteObjectCommand', 'DeleteObjectsCommand']) });
-    await expect(dying.commitUpload(id, data.length, digest)).rejects.toThrow(/injected/);
-    dying.client.destroy();
-    const uploads = async () => (await s3.client.send(new ListMultipartUploadsCommand({ Bucket: s3.bucket, Prefix: blobKey }))).Uploads ?? [];
-    expect(await uploads()).toHaveLength(1);
+    const { id, data, digest, uploads } = await crashedCommit([6 * MiB, 5 * MiB]);
 
     await store.commitUpload(id, data.length, digest);
     expect(await uploads()).toHaveLength(0);
