@@ -89,6 +89,7 @@ const HELP = `npm run bench -- [options]
   --cpu-prof DIR        run Wharf under node --cpu-prof, profiles in DIR (summarise: node dist/bench/profile.js DIR)
   --cache-dir DIR       generated blobs and OCI layouts, reused between runs (default $TMPDIR/wharf-bench-cache)
   --wharf FILE          Wharf's cli/main.js to benchmark (default: dist/cli/main.js of this checkout)
+  --node-flags "FLAGS"  Node.js options for Wharf (default: those of the bin's #! line, as \`wharf serve\` runs)
   --work-dir DIR        parent of the servers' temporary data directories (default $TMPDIR)
 `;
 
@@ -107,6 +108,7 @@ async function main(): Promise<void> {
       'cache-dir': { type: 'string' },
       'work-dir': { type: 'string' },
       wharf: { type: 'string' },
+      'node-flags': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -172,6 +174,7 @@ async function main(): Promise<void> {
     details: {},
     errors: [],
     memory: {},
+    peakAfter: {},
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
   };
 
@@ -197,6 +200,7 @@ async function main(): Promise<void> {
         requestTimeoutMs: quick ? 8_000 : 60_000,
         ...(args['cpu-prof'] ? { cpuProfDir: args['cpu-prof'] } : {}),
         ...(args.wharf ? { wharfMain: args.wharf } : {}),
+        ...(args['node-flags'] !== undefined ? { nodeFlags: args['node-flags'].split(/\s+/).filter(Boolean) } : {}),
       });
       targets.push(t);
       results.targets.push({ id: t.id, label: t.label, version: t.version });
@@ -231,6 +235,11 @@ async function main(): Promise<void> {
           }
         }
       }
+      for (const t of targets) {
+        const peak = Math.max(...t.memory().map((p) => p.peak)) / 1e6;
+        (results.peakAfter[w.id] ??= {})[t.id] = peak;
+      }
+      log(`${w.id}: peak RSS so far ${targets.map((t) => `${t.id} ${results.peakAfter[w.id]![t.id]!.toFixed(0)} MB`).join(', ')}`);
     }
 
     for (const t of targets) {

@@ -24,6 +24,8 @@ export interface Results {
   details: Record<string, Partial<Record<TargetId, Record<string, string | number>[]>>>;
   errors: { workload: string; target: TargetId; message: string }[];
   memory: Partial<Record<TargetId, ProcessMemory[]>>;
+  /** workload id -> target -> the highest peak of its processes once that workload finished, MB: which workload raised it. */
+  peakAfter: Record<string, Partial<Record<TargetId, number>>>;
   command: string;
 }
 
@@ -181,6 +183,10 @@ export function markdown(results: Results): string {
     'Peak RSS (VmHWM) per process:',
     '',
     memory,
+    '',
+    'Peak RSS (highest VmHWM of the server processes, MB) once each workload had finished:',
+    '',
+    ...Object.entries(results.peakAfter ?? {}).map(([w, byTarget]) => `- ${w}: ${Object.entries(byTarget).map(([id, mb]) => `${id} ${(mb ?? 0).toFixed(0)}`).join(', ')}`),
     '',
     'Details:',
     '',

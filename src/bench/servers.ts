@@ -50,6 +50,8 @@ export interface StartOptions {
   requestTimeoutMs?: number;
   /** Wharf's cli/main.js to run (default: the one built next to this bench). */
   wharfMain?: string;
+  /** Node.js options for Wharf instead of those its bin's `#!` line gives (an experiment's knob). */
+  nodeFlags?: string[];
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -97,7 +99,9 @@ async function startWharf(id: TargetId, workers: number, opts: StartOptions): Pr
   if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first`);
   const dataDir = await mkdtemp(join(opts.workDir, `${id}-`));
   const port = await freePort();
+  const nodeFlags = opts.nodeFlags ?? shebangNodeFlags(main);
   const args = [
+    ...nodeFlags,
     ...(opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', resolve(opts.cpuProfDir)] : []),
     main,
     'serve',
@@ -123,7 +127,7 @@ async function startWharf(id: TargetId, workers: number, opts: StartOptions): Pr
     port,
     dataDir,
     logPath,
-    version: `wharf ${pkg.version} (${main})${workers > 1 ? ` --workers ${workers}` : ''}`,
+    version: `wharf ${pkg.version} (${[...nodeFlags, main].join(' ')})${workers > 1 ? ` --workers ${workers}` : ''}`,
     roles: () =>
       workers > 1
         ? [{ pid: child.pid!, role: 'primary' }, ...descendants(child.pid!).map((pid, i) => ({ pid, role: `worker ${i + 1}` }))]
@@ -139,6 +143,16 @@ async function startWharf(id: TargetId, workers: number, opts: StartOptions): Pr
     await sleep(1500);
   }
   return target;
+}
+
+/**
+ * The Node.js options in the bin's `#!/usr/bin/env -S node <options>` line: what `wharf serve`
+ * and `npm start` run with, so the bench measures the process users get.
+ */
+export function shebangNodeFlags(main: string): string[] {
+  const first = readFileSync(main, 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!\S*env -S node((?:\s+--\S+)*)\s*$/.exec(first);
+  return m ? m[1]!.trim().split(/\s+/).filter(Boolean) : [];
 }
 
 function spawnLogged(cmd: string, args: string[], o: { cwd: string; logPath: string; env: NodeJS.ProcessEnv }): ChildProcess {
