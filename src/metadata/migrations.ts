@@ -265,6 +265,14 @@ function migrations(dialect: SqlDialectName): Record<string, Migration> {
           .execute();
       },
     },
+    '0007_upload_digest': {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see 0001
+      async up(db: Kysely<any>) {
+        // The digest of an upload's first `size` bytes, recorded with each acknowledged chunk by
+        // the process that hashed them: a PUT on another process or node need not re-read it.
+        await db.schema.alterTable('uploads').addColumn('digest', 'text').execute();
+      },
+    },
   };
 }
 

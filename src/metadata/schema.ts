@@ -104,6 +104,8 @@ export interface UploadsTable {
   updated_at: Timestamp;
   /** A writer's lease: set while a process writes a chunk, so no other process writes at once. */
   locked_until: Timestamp | null;
+  /** `algorithm:hex` of the first `size` bytes, when the process that acknowledged them knew it. */
+  digest: string | null;
 }
 
 export interface JobsTable {

@@ -256,7 +256,7 @@ export class MetadataStore {
    * size and repository in the same statement; undefined when the upload is unknown there,
    * or another live writer holds its lease (the caller tells which apart).
    */
-  async leaseUploadIn(repositoryName: string, id: string, now: string, until: string): Promise<{ size: number; repository_id: number } | undefined> {
+  async leaseUploadIn(repositoryName: string, id: string, now: string, until: string): Promise<{ size: number; repository_id: number; digest: string | null } | undefined> {
     const row = await this.db
       .updateTable('uploads')
       .set({ locked_until: until })
@@ -268,9 +268,9 @@ export class MetadataStore {
           .where('name', '=', repositoryName),
       )
       .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)]))
-      .returning(['size', 'repository_id'])
+      .returning(['size', 'repository_id', 'digest'])
       .executeTakeFirst();
-    return row ? { size: Number(row.size), repository_id: Number(row.repository_id) } : undefined;
+    return row ? { size: Number(row.size), repository_id: Number(row.repository_id), digest: row.digest } : undefined;
   }
 
   /** Extends a lease still held; never re-takes one that was released meanwhile. */
@@ -296,10 +296,10 @@ export class MetadataStore {
    * Moves the acknowledged size forward only if nobody else did first, and gives up the
    * writer lease in the same statement: the next chunk may come at once, from any node.
    */
-  async advanceUpload(id: string, fromSize: number, toSize: number, now: string): Promise<boolean> {
+  async advanceUpload(id: string, fromSize: number, toSize: number, now: string, digest: string | null = null): Promise<boolean> {
     const res = await this.db
       .updateTable('uploads')
-      .set({ size: toSize, updated_at: now, locked_until: null })
+      .set({ size: toSize, updated_at: now, locked_until: null, digest })
       .where('id', '=', id)
       .where('size', '=', fromSize)
       .executeTakeFirst();

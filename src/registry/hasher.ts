@@ -36,6 +36,9 @@ parentPort.on('message', (m) => {
     const hash = states.get(m.id) ?? createHash(m.algorithm);
     states.delete(m.id);
     parentPort.postMessage({ op: 'digest', id: m.id, hex: hash.digest('hex') });
+  } else if (m.op === 'peek') {
+    const hash = states.get(m.id) ?? createHash(m.algorithm);
+    parentPort.postMessage({ op: 'digest', id: m.id, hex: hash.copy().digest('hex') });
   } else if (m.op === 'drop') {
     states.delete(m.id);
   }
@@ -95,11 +98,12 @@ class HashThread {
     this.worker.postMessage({ op: 'update', id, algorithm, buffer, length }, [buffer]);
   }
 
-  digest(id: number, algorithm: DigestAlgorithm): Promise<string> {
+  /** The digest of everything sent for `id`; `peek` keeps the state for more updates. */
+  digest(id: number, algorithm: DigestAlgorithm, op: 'digest' | 'peek' = 'digest'): Promise<string> {
     if (this.failed) return Promise.reject(this.failed);
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ op: 'digest', id, algorithm });
+      this.worker.postMessage({ op, id, algorithm });
     });
   }
 
@@ -171,6 +175,21 @@ export class UploadHasher {
     }
     if (this.staged > 0) this.send();
     return this.owner.digest(this.id, this.algorithm);
+  }
+
+  /**
+   * The hex digest of every byte given to update() so far, leaving the state open for more:
+   * recorded with an acknowledged chunk, so that whichever process finishes the upload
+   * need not read it back to hash it.
+   */
+  async peek(): Promise<string> {
+    if (!this.owner) {
+      const hash = createHash(this.algorithm);
+      for (const k of this.kept) hash.update(k);
+      return hash.digest('hex');
+    }
+    if (this.staged > 0) this.send();
+    return this.owner.digest(this.id, this.algorithm, 'peek');
   }
 
   /** Forgets the state (an abandoned or restarted upload). */

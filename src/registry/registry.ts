@@ -6,6 +6,7 @@ import type { MetadataStore, Page, ReferrerRow } from '../metadata/store.js';
 import type { BlobStore, ByteRange } from '../storage/blob-store.js';
 import { digestAlgorithm, digestOf, finishDigest, newHasher, parseDigest, type Digest, type DigestAlgorithm } from './digest.js';
 import { UploadHasher } from './hasher.js';
+import { bodyBytesReceived } from './body-memory.js';
 import { RegistryError } from './errors.js';
 import { MAX_MANIFEST_BYTES, parseManifest } from './manifest.js';
 import { validateRepositoryName, validateTag } from './names.js';
@@ -258,7 +259,7 @@ export class Registry {
    * size acknowledged at the moment the lease was taken. Taking the lease also checks that
    * the upload belongs to the repository (one statement on the common path).
    */
-  private async withUploadLease<T>(name: string, id: string, fn: (offset: number, repositoryId: number) => Promise<T>): Promise<T> {
+  private async withUploadLease<T>(name: string, id: string, fn: (offset: number, repositoryId: number, recordedDigest: Digest | null) => Promise<T>): Promise<T> {
     validateRepositoryName(name);
     if (!UPLOAD_ID.test(id)) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry', { uuid: id.slice(0, 64) });
     const leased = await this.metadata.leaseUploadIn(name, id, this.now(), this.leaseUntil());
@@ -272,7 +273,7 @@ export class Registry {
     }, this.options.uploadLeaseMs / 3);
     try {
       // Success releases the lease with the size it acknowledges (advanceUpload) or the row itself goes (publish).
-      return await fn(leased.size, leased.repository_id);
+      return await fn(leased.size, leased.repository_id, leased.digest as Digest | null);
     } catch (err) {
       await this.metadata.releaseUpload(id).catch((e: unknown) => this.log.warn({ err: e, upload: id }, 'could not release upload lease'));
       throw err;
@@ -318,7 +319,12 @@ export class Registry {
     const hashing = state;
     let size: number;
     try {
-      size = await this.blobs.writeUpload(id, offset, body, hashing ? (chunk) => hashing.hash.update(chunk) : undefined);
+      const onData = (chunk: Buffer) => {
+        hashing?.hash.update(chunk);
+        bodyBytesReceived(chunk.length);
+      };
+      // An acknowledged chunk need not be on disk yet: publishing syncs first.
+      size = await this.blobs.writeUpload(id, offset, body, onData, { durable: !opts.acknowledge });
     } catch (err) {
       this.dropHash(id);
       throw err;
@@ -328,12 +334,27 @@ export class Registry {
       this.dropHash(id);
       throw new RegistryError('RANGE_INVALID', 'chunk length does not match Content-Range', { size: offset });
     }
-    if (opts.acknowledge && !(await this.metadata.advanceUpload(id, offset, size, this.now()))) {
-      this.dropHash(id);
-      throw new RegistryError('UPLOAD_BUSY', 'upload was modified concurrently', { size: offset });
+    if (opts.acknowledge) {
+      // Recorded with the size: whichever process finishes the upload can skip re-reading it.
+      const sofar = hashing ? await this.peekDigest(id, hashing) : null;
+      if (!(await this.metadata.advanceUpload(id, offset, size, this.now(), sofar))) {
+        this.dropHash(id);
+        throw new RegistryError('UPLOAD_BUSY', 'upload was modified concurrently', { size: offset });
+      }
     }
     if (hashing) hashing.size = size;
     return size;
+  }
+
+  /** The digest of the bytes hashed so far, or null if the hashing thread failed (nothing is recorded then). */
+  private async peekDigest(id: string, state: HashState): Promise<Digest | null> {
+    try {
+      return `${state.algorithm}:${await state.hash.peek()}` as Digest;
+    } catch (err) {
+      this.log.warn({ err, upload: id }, 'could not read an upload digest from the hashing thread');
+      this.dropHash(id);
+      return null;
+    }
   }
 
   /** Forgets an upload's running digest (and its state in the hashing thread). */
@@ -356,9 +377,12 @@ export class Registry {
     contentLength?: number,
   ): Promise<Digest> {
     const digest = parseDigest(digestText);
-    return this.withUploadLease(name, id, async (offset, repositoryId) => {
-      const size = finalChunk ? await this.receiveChunk(id, offset, finalChunk, { range, contentLength, acknowledge: false }) : offset;
-      return this.publish(repositoryId, id, size, digest);
+    return this.withUploadLease(name, id, async (offset, repositoryId, recordedDigest) => {
+      if (finalChunk) {
+        const size = await this.receiveChunk(id, offset, finalChunk, { range, contentLength, acknowledge: false });
+        return this.publish(repositoryId, id, size, digest);
+      }
+      return this.publish(repositoryId, id, offset, digest, recordedDigest);
     });
   }
 
@@ -376,8 +400,9 @@ export class Registry {
     }
   }
 
-  private async publish(repositoryId: number, id: string, size: number, expected: Digest): Promise<Digest> {
-    const actual = await this.computeDigest(id, size, digestAlgorithm(expected));
+  /** `recorded`: the digest of exactly `size` bytes the database holds for this upload, if any. */
+  private async publish(repositoryId: number, id: string, size: number, expected: Digest, recorded?: Digest | null): Promise<Digest> {
+    const actual = await this.computeDigest(id, size, digestAlgorithm(expected), recorded ?? null);
     if (actual !== expected) {
       await this.discardUpload(id);
       throw new RegistryError('DIGEST_INVALID', 'provided digest did not match uploaded content', { expected, actual });
@@ -411,7 +436,7 @@ export class Registry {
     }
   }
 
-  private async computeDigest(id: string, size: number, algorithm: DigestAlgorithm): Promise<Digest> {
+  private async computeDigest(id: string, size: number, algorithm: DigestAlgorithm, recorded: Digest | null): Promise<Digest> {
     const state = this.hashes.get(id);
     this.hashes.delete(id);
     if (state && state.size === size && state.algorithm === algorithm) {
@@ -424,10 +449,16 @@ export class Registry {
     } else {
       state?.hash.dispose();
     }
+    // Recorded by the process that acknowledged these bytes (this upload's PATCHes went elsewhere).
+    if (recorded && digestAlgorithm(recorded) === algorithm) return recorded;
     // No usable hash state (another process took earlier chunks, a restart, or another algorithm): re-read.
     const hash = newHasher(algorithm);
     const stream = await this.blobs.readUpload(id, size);
-    for await (const chunk of stream) hash.update(chunk as Buffer);
+    for await (const chunk of stream) {
+      hash.update(chunk as Buffer);
+      // As short-lived as body chunks, and as many: same treatment.
+      bodyBytesReceived((chunk as Buffer).length);
+    }
     return finishDigest(hash, algorithm);
   }
 

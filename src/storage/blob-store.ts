@@ -19,6 +19,15 @@ export interface ByteRange {
  * buffer or stage chunks however suits it, as long as readUpload returns exactly
  * the bytes written up to the offset last acknowledged.
  */
+export interface WriteOptions {
+  /**
+   * Resolve only once the bytes are on stable storage (default true). A write that is
+   * published next needs it; an intermediate chunk may be answered earlier, because
+   * commitUpload makes everything durable before publishing.
+   */
+  durable?: boolean;
+}
+
 export interface BlobStore {
   readonly kind: string;
 
@@ -35,7 +44,7 @@ export interface BlobStore {
    * discarded first. `onData` sees every byte written, in order (for hashing).
    * Resolves to the new size.
    */
-  writeUpload(uploadId: string, offset: number, source: Readable, onData?: (chunk: Buffer) => void): Promise<number>;
+  writeUpload(uploadId: string, offset: number, source: Readable, onData?: (chunk: Buffer) => void, options?: WriteOptions): Promise<number>;
   /** Stream the first `size` bytes of an upload (used to re-hash when no hasher state is at hand). */
   readUpload(uploadId: string, size: number): Promise<Readable>;
   /**

@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { access, mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
-import type { BlobDigest, BlobStore, ByteRange } from './blob-store.js';
+import type { BlobDigest, BlobStore, ByteRange, WriteOptions } from './blob-store.js';
 
 const UPLOAD_ID = /^[0-9a-f-]{36}$/;
 
@@ -42,16 +42,22 @@ function giveBack(buffer: Buffer): void {
  *   <root>/sha256/<2 hex>/<hex>   committed blobs, written once via fsync + rename
  *   <root>/_uploads/<uuid>        in-progress uploads (same filesystem, so rename is atomic)
  *
- * Durability: writeUpload ends with an fdatasync of the upload file and remembers (in this
- * process) the size it made durable; commitUpload fsyncs again only when it cannot tell the
- * bytes are already on disk. A failed fdatasync empties the upload file, so the lost bytes
- * can never be published: the next write or commit of that upload fails instead.
+ * Durability: a write that publishes next (`durable`) ends with an fdatasync of the upload
+ * file and remembers (in this process) the size it made durable; commitUpload fsyncs again
+ * only when it cannot tell the bytes are already on disk. Any other write (a PATCH) answers
+ * once its bytes are in the page cache: its last fdatasync finishes in the background (the
+ * next write, commit or abort of that upload waits for it), so a chunked push never waits
+ * for the disk between chunks. Nothing unsynced can be published: commit syncs first. A
+ * failed fdatasync empties the upload file, so the lost bytes can never be published: the
+ * next write or commit of that upload fails instead (its size no longer matches).
  */
 export class FsBlobStore implements BlobStore {
   readonly kind = 'filesystem';
   private readonly uploadsDir: string;
   /** Upload id -> the size this process last wrote and fdatasync'ed completely. */
   private readonly durable = new Map<string, number>();
+  /** Upload id -> the background fdatasync (and close) still running after a non-durable write. */
+  private readonly trailing = new Map<string, Promise<void>>();
   /** Fan-out directories known to exist (created or seen by this process). */
   private readonly knownDirs = new Set<string>();
   /** Open read-only handles on fan-out directories, for their fsync after a rename. */
@@ -106,9 +112,10 @@ export class FsBlobStore implements BlobStore {
     await rm(this.blobPath(digest), { force: true });
   }
 
-  async writeUpload(uploadId: string, offset: number, source: Readable, onData?: (chunk: Buffer) => void): Promise<number> {
+  async writeUpload(uploadId: string, offset: number, source: Readable, onData?: (chunk: Buffer) => void, options: WriteOptions = {}): Promise<number> {
     const path = this.uploadPath(uploadId);
     this.durable.delete(uploadId);
+    await this.trailingSync(uploadId);
     // At offset 0 the whole file is "past the acknowledged offset": O_TRUNC discards it.
     const flags = constants.O_RDWR | constants.O_CREAT | (offset === 0 ? constants.O_TRUNC : 0);
     const handle = await open(path, flags, 0o644).catch(async (err: unknown) => {
@@ -116,6 +123,7 @@ export class FsBlobStore implements BlobStore {
       await mkdir(this.uploadsDir, { recursive: true });
       return open(path, flags, 0o644);
     });
+    let handedOff = false;
     try {
       if (offset > 0) {
         // Bytes beyond the acknowledged offset come from a write that was interrupted.
@@ -130,12 +138,18 @@ export class FsBlobStore implements BlobStore {
           onData?.(buf);
           await writer.add(buf);
         }
-        await writer.finish();
+        await writer.drain();
       } catch (err) {
         await writer.settle();
         throw err;
       }
-      if (writer.syncFailed) throw writer.syncFailed;
+      if (options.durable === false) {
+        // The caller answers now; the handle closes once its last bytes are on disk.
+        handedOff = true;
+        this.finishInBackground(uploadId, handle, writer);
+        return writer.position;
+      }
+      await writer.syncAll();
       // Only a hint (a missing entry means commitUpload fsyncs again): bounded, never stale-unsafe.
       if (this.durable.size >= 10_000) this.durable.clear();
       this.durable.set(uploadId, writer.position);
@@ -144,8 +158,25 @@ export class FsBlobStore implements BlobStore {
       if (isSyncFailure(err)) await handle.truncate(0).catch(() => undefined);
       throw err;
     } finally {
-      await handle.close();
+      if (!handedOff) await handle.close();
     }
+  }
+
+  /** The trailing fdatasync of a non-durable write; a failure empties the file (see the class comment). */
+  private finishInBackground(uploadId: string, handle: FileHandle, writer: UploadWriter): void {
+    const done: Promise<void> = writer
+      .syncAll()
+      .catch(() => handle.truncate(0).catch(() => undefined))
+      .finally(async () => {
+        await handle.close().catch(() => undefined);
+        if (this.trailing.get(uploadId) === done) this.trailing.delete(uploadId);
+      });
+    this.trailing.set(uploadId, done);
+  }
+
+  /** Waits for the background fdatasync of the upload's previous write, if one is running. */
+  private async trailingSync(uploadId: string): Promise<void> {
+    await this.trailing.get(uploadId);
   }
 
   async readUpload(uploadId: string, size: number): Promise<Readable> {
@@ -156,6 +187,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   async commitUpload(uploadId: string, size: number, digest: BlobDigest): Promise<void> {
+    await this.trailingSync(uploadId);
     const source = this.uploadPath(uploadId);
     const target = this.blobPath(digest);
     const durable = this.durable.get(uploadId);
@@ -195,6 +227,7 @@ export class FsBlobStore implements BlobStore {
 
   async abortUpload(uploadId: string): Promise<void> {
     this.durable.delete(uploadId);
+    await this.trailingSync(uploadId);
     await rm(this.uploadPath(uploadId), { force: true });
   }
 
@@ -300,11 +333,17 @@ class UploadWriter {
     );
   }
 
-  /** Writes what is left, waits for every write, and makes the whole file durable. */
-  async finish(): Promise<void> {
+  /** Writes what is left and waits for every write (not for the syncs). */
+  async drain(): Promise<void> {
     this.flush();
-    await this.settle();
+    while (this.writes.size > 0) await Promise.allSettled([...this.writes]);
     if (this.writeError) throw this.writeError;
+    if (this.syncFailed) throw this.syncFailed;
+  }
+
+  /** Makes every byte written so far durable. */
+  async syncAll(): Promise<void> {
+    if (this.syncing) await this.syncing;
     if (this.syncFailed) throw this.syncFailed;
     try {
       await this.handle.datasync();
