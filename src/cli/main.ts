@@ -1,8 +1,8 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --heap-growing-percent=40
-// The options above are part of how Wharf runs (`wharf serve`, `npm start`, the bench): a
-// young generation capped at 2 MiB per semi-space and old-generation limits 40 % above the
-// live heap keep a busy server's peak RSS near 140 MB instead of 200 (docs/benchmarks.md),
-// for about 5 % more CPU per small request. Cluster workers inherit them.
+#!/usr/bin/env -S node --max-semi-space-size=4
+// The option above is part of how Wharf runs (`wharf serve`, `npm start`, the bench): V8's
+// default young generation on a large machine (16 MiB semi-spaces) adds some 25 MB to a busy
+// server's resident memory, for no measurable gain (docs/benchmarks.md). Cluster workers
+// inherit it; registry/body-memory.ts does the rest of the memory keeping.
 import { Command } from 'commander';
 import { serveCommand } from './serve.js';
 import { identityCommands } from './admin.js';

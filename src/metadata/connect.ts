@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import { BusyRetryingSqliteDialect } from './sqlite-busy.js';
 import type { Database } from './schema.js';
 
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -46,7 +47,8 @@ async function connectSqlite(path: string): Promise<Connection> {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   cachePreparedStatements(sqlite);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  // From here on a busy lock is waited for without blocking the event loop (sqlite-busy.ts).
+  const db = new Kysely<Database>({ dialect: new BusyRetryingSqliteDialect(sqlite) });
   return {
     db,
     dialect: 'sqlite',

@@ -9,6 +9,7 @@ import { JobQueue } from '../jobs/queue.js';
 import { scheduleLifecycle } from '../lifecycle/schedule.js';
 import { LifecycleRunner } from '../lifecycle/run.js';
 import { Registry } from '../registry/registry.js';
+import { startHeapGovernor } from '../registry/body-memory.js';
 import { openBlobStore } from '../storage/open.js';
 import { AccessControl } from '../auth/access-control.js';
 import { bootstrapAdmin, loadAccount } from '../auth/bootstrap.js';
@@ -111,6 +112,8 @@ export async function createWharf(config: Config, log: Logger = createLogger(con
   const access = config.auth === 'iam' ? await createAccessControl(config, metadata, log) : undefined;
   if (!access) log.warn('auth is "none": anyone who can reach this registry may push, pull and delete');
   const jobs = new JobQueue(connection, log);
+  // Process-wide (the heap is): stopped by close() so a test's many servers do not pile up timers.
+  const stopHeapGovernor = startHeapGovernor();
   jobs.every('uploads.expire', Math.max(1000, Math.min(config.uploadTtlMs / 4, 10 * 60_000)), async () => {
     const expired = await registry.expireUploads();
     if (expired > 0) log.info({ expired }, 'expired abandoned uploads');
@@ -197,6 +200,7 @@ export async function createWharf(config: Config, log: Logger = createLogger(con
     },
     close() {
       closing ??= (async () => {
+        stopHeapGovernor();
         await jobs.stop();
         const timer = setTimeout(() => {
           log.warn({ timeoutMs: config.shutdownTimeoutMs }, 'in-flight requests did not finish in time; closing their connections');

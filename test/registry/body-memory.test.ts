@@ -4,20 +4,21 @@ import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { bodyBytesReceived, canCollect } from '../../src/registry/body-memory.js';
 
-async function minorCollectionsDuring(fn: () => void): Promise<number> {
-  let minor = 0;
+async function collectionsDuring(fn: () => void, kind: number, waitMs = 100): Promise<number> {
+  let count = 0;
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
-      if ((entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) minor++;
+      if ((entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === kind) count++;
     }
   });
   observer.observe({ entryTypes: ['gc'] });
   fn();
   // GC entries are delivered asynchronously.
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await new Promise((resolve) => setTimeout(resolve, waitMs));
   observer.disconnect();
-  return minor;
+  return count;
 }
+const minorCollectionsDuring = (fn: () => void) => collectionsDuring(fn, constants.NODE_PERFORMANCE_GC_MINOR);
 
 describe('body memory', () => {
   it('can reach V8 gc() without --expose-gc on the command line', () => {
