@@ -115,7 +115,7 @@ async function startWharf(id: TargetId, workers: number, opts: StartOptions): Pr
   ];
   // Embedded defaults: no WHARF_* from the caller's environment, and no wharf.yaml (cwd is fresh).
   // Access control off, as on the reference (which runs without auth): like for like. (The
-  // environment, not --auth: `serve` has no such flag yet, and older builds ignore the variable.)
+  // environment, not --auth: builds from before the flag, which --wharf may point at, reject it.)
   const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WHARF_'))), WHARF_AUTH: 'none' };
   const logPath = join(dataDir, 'server.log');
   const child = spawnLogged(process.execPath, args, { cwd: dataDir, logPath, env });
