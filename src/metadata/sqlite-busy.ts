@@ -26,7 +26,8 @@ export class BusyRetryingSqliteDialect extends SqliteDialect {
 }
 
 class BusyRetryingDriver implements Driver {
-  private readonly connections = new WeakMap<DatabaseConnection, DatabaseConnection>();
+  /** SQLite's driver has one connection: wrapped once. */
+  private wrapped: BusyRetryingConnection | undefined;
 
   constructor(
     private readonly inner: Driver,
@@ -39,12 +40,8 @@ class BusyRetryingDriver implements Driver {
 
   async acquireConnection(): Promise<DatabaseConnection> {
     const connection = await this.inner.acquireConnection();
-    let wrapped = this.connections.get(connection);
-    if (!wrapped) {
-      wrapped = new BusyRetryingConnection(connection, this.sqlite);
-      this.connections.set(connection, wrapped);
-    }
-    return wrapped;
+    if (this.wrapped?.inner !== connection) this.wrapped = new BusyRetryingConnection(connection, this.sqlite);
+    return this.wrapped;
   }
 
   beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
@@ -60,8 +57,7 @@ class BusyRetryingDriver implements Driver {
   }
 
   async releaseConnection(connection: DatabaseConnection): Promise<void> {
-    // The inner driver's single connection (the mutex is all it tracks).
-    await this.inner.releaseConnection((connection as BusyRetryingConnection).inner ?? connection);
+    await this.inner.releaseConnection(connection instanceof BusyRetryingConnection ? connection.inner : connection);
   }
 
   destroy(): Promise<void> {

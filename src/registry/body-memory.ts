@@ -57,28 +57,57 @@ export function bodyBytesReceived(bytes: number): void {
  */
 const HEAP_CHECK_MS = 1000;
 const HEAP_SLACK = 32 * 1024 * 1024;
-let heapAfterCollection = 0;
-let collecting = false;
 
+/** What the governor knows between checks: the heap the last collection left, and whether one was just asked for. */
+export interface GovernorState {
+  heapAfterCollection: number;
+  collecting: boolean;
+}
+
+/** One check: updates `state` from the heap in use and says whether to force a full collection. */
+export function governorStep(state: GovernorState, used: number, slack = HEAP_SLACK): boolean {
+  if (state.collecting || state.heapAfterCollection === 0 || used < state.heapAfterCollection) {
+    // The check after a collection (or the first one) sees what it left; a smaller heap is the new floor.
+    state.heapAfterCollection = used;
+    state.collecting = false;
+    return false;
+  }
+  if (used <= state.heapAfterCollection + slack) return false;
+  state.collecting = true;
+  return true;
+}
+
+const governor: GovernorState = { heapAfterCollection: 0, collecting: false };
+let governorTimer: NodeJS.Timeout | undefined;
+let governorUsers = 0;
+
+/**
+ * Starts the process-wide governor (the heap is process-wide: several servers in one process,
+ * as in tests, share one timer); the returned function stops it once every starter has.
+ */
 export function startHeapGovernor(): () => void {
   if (!gc) return () => undefined;
-  const timer = setInterval(() => {
-    const used = getHeapStatistics().used_heap_size;
-    if (collecting) {
-      // The check after a collection sees what it left.
-      heapAfterCollection = used;
-      collecting = false;
-    } else if (heapAfterCollection === 0) {
-      heapAfterCollection = used;
-    } else if (used > heapAfterCollection + HEAP_SLACK) {
-      collecting = true;
-      gc?.({ type: 'major', execution: 'async' });
-    } else if (used < heapAfterCollection) {
-      heapAfterCollection = used;
+  governorUsers++;
+  if (!governorTimer) {
+    governorTimer = setInterval(() => {
+      if (governorStep(governor, getHeapStatistics().used_heap_size)) gc?.({ type: 'major', execution: 'async' });
+    }, HEAP_CHECK_MS);
+    governorTimer.unref();
+  }
+  let stopped = false;
+  return () => {
+    if (stopped) return;
+    stopped = true;
+    if (--governorUsers === 0 && governorTimer) {
+      clearInterval(governorTimer);
+      governorTimer = undefined;
     }
-  }, HEAP_CHECK_MS);
-  timer.unref();
-  return () => clearInterval(timer);
+  };
+}
+
+/** Whether the governor's timer is running in this process (for tests and diagnostics). */
+export function heapGovernorRunning(): boolean {
+  return governorTimer !== undefined;
 }
 
 /** Whether the collections above can run in this process (for tests and diagnostics). */

@@ -112,7 +112,6 @@ export async function createWharf(config: Config, log: Logger = createLogger(con
   const access = config.auth === 'iam' ? await createAccessControl(config, metadata, log) : undefined;
   if (!access) log.warn('auth is "none": anyone who can reach this registry may push, pull and delete');
   const jobs = new JobQueue(connection, log);
-  // Process-wide (the heap is): stopped by close() so a test's many servers do not pile up timers.
   const stopHeapGovernor = startHeapGovernor();
   jobs.every('uploads.expire', Math.max(1000, Math.min(config.uploadTtlMs / 4, 10 * 60_000)), async () => {
     const expired = await registry.expireUploads();

@@ -114,8 +114,8 @@ export class FsBlobStore implements BlobStore {
 
   async writeUpload(uploadId: string, offset: number, source: Readable, onData?: (chunk: Buffer) => void, options: WriteOptions = {}): Promise<number> {
     const path = this.uploadPath(uploadId);
-    this.durable.delete(uploadId);
     await this.trailingSync(uploadId);
+    this.durable.delete(uploadId);
     // At offset 0 the whole file is "past the acknowledged offset": O_TRUNC discards it.
     const flags = constants.O_RDWR | constants.O_CREAT | (offset === 0 ? constants.O_TRUNC : 0);
     const handle = await open(path, flags, 0o644).catch(async (err: unknown) => {
@@ -150,9 +150,7 @@ export class FsBlobStore implements BlobStore {
         return writer.position;
       }
       await writer.syncAll();
-      // Only a hint (a missing entry means commitUpload fsyncs again): bounded, never stale-unsafe.
-      if (this.durable.size >= 10_000) this.durable.clear();
-      this.durable.set(uploadId, writer.position);
+      this.rememberDurable(uploadId, writer.position);
       return writer.position;
     } catch (err) {
       if (isSyncFailure(err)) await handle.truncate(0).catch(() => undefined);
@@ -162,16 +160,32 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  /** The trailing fdatasync of a non-durable write; a failure empties the file (see the class comment). */
+  /**
+   * The trailing fdatasync of a non-durable write. Success makes the size durable as a
+   * synchronous write would have (the commit then needs no fsync of its own); a failure
+   * empties the file (see the class comment).
+   */
   private finishInBackground(uploadId: string, handle: FileHandle, writer: UploadWriter): void {
     const done: Promise<void> = writer
       .syncAll()
-      .catch(() => handle.truncate(0).catch(() => undefined))
+      .then(
+        () => {
+          // Nothing else can write this upload before `done` settles: the next write waits for it.
+          if (this.trailing.get(uploadId) === done) this.rememberDurable(uploadId, writer.position);
+        },
+        () => handle.truncate(0).catch(() => undefined),
+      )
       .finally(async () => {
         await handle.close().catch(() => undefined);
         if (this.trailing.get(uploadId) === done) this.trailing.delete(uploadId);
       });
     this.trailing.set(uploadId, done);
+  }
+
+  /** Only a hint (a missing entry means commitUpload fsyncs again): bounded, never stale-unsafe. */
+  private rememberDurable(uploadId: string, size: number): void {
+    if (this.durable.size >= 10_000) this.durable.clear();
+    this.durable.set(uploadId, size);
   }
 
   /** Waits for the background fdatasync of the upload's previous write, if one is running. */
